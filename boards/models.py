@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+
+from characters.models import Character, Location, ReferenceSheet
+from studio.models import Project, StoredImage
+
+
+class Board(models.Model):
+    class Kind(models.TextChoices):
+        STORYBOARD = "storyboard", "Storyboard"
+        COMIC = "comic", "Comic"
+
+    class Aspect(models.TextChoices):
+        WIDE = "16:9", "16:9 (HD)"
+        SCOPE = "2.39:1", "2.39:1 (scope)"
+        FLAT = "1.85:1", "1.85:1 (flat)"
+        CLASSIC = "4:3", "4:3"
+        SQUARE = "1:1", "1:1 (square)"
+        PORTRAIT = "4:5", "4:5 (portrait)"
+        VERTICAL = "9:16", "9:16 (vertical)"
+        CUSTOM = "custom", "Custom"
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="boards")
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    kind = models.CharField(max_length=12, choices=Kind.choices, default=Kind.STORYBOARD)
+    aspect = models.CharField(max_length=8, choices=Aspect.choices, default=Aspect.WIDE)
+    custom_width = models.PositiveIntegerField(null=True, blank=True)
+    custom_height = models.PositiveIntegerField(null=True, blank=True)
+    # The export form's last settings, so the next export starts from them.
+    export_settings = models.JSONField(default=dict, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(aspect="custom")
+                | Q(custom_width__gt=0, custom_height__gt=0),
+                name="board_custom_aspect_has_size",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def ratio(self) -> float:
+        """Width over height."""
+        if self.aspect == self.Aspect.CUSTOM:
+            return (self.custom_width or 16) / (self.custom_height or 9)
+        w, h = self.aspect.split(":")
+        return float(w) / float(h)
+
+    @property
+    def aspect_css(self) -> str:
+        """A CSS class suffix for the frame shape (the CSP forbids inline styles)."""
+        if self.aspect == self.Aspect.CUSTOM:
+            return "custom"
+        return self.aspect.replace(":", "-").replace(".", "_")
+
+
+class Panel(models.Model):
+    class Shot(models.TextChoices):
+        EXTREME_WIDE = "ews", "Extreme wide"
+        WIDE = "ws", "Wide"
+        FULL = "fs", "Full shot"
+        MEDIUM_WIDE = "mws", "Medium wide"
+        MEDIUM = "ms", "Medium"
+        MEDIUM_CLOSE = "mcu", "Medium close-up"
+        CLOSE = "cu", "Close-up"
+        EXTREME_CLOSE = "ecu", "Extreme close-up"
+        INSERT = "insert", "Insert"
+
+    class Angle(models.TextChoices):
+        EYE = "eye", "Eye level"
+        HIGH = "high", "High angle"
+        LOW = "low", "Low angle"
+        OVERHEAD = "overhead", "Overhead"
+        WORMS_EYE = "worms_eye", "Worm's-eye"
+        DUTCH = "dutch", "Dutch angle"
+        OVER_SHOULDER = "ots", "Over the shoulder"
+        POV = "pov", "Point of view"
+
+    board = models.ForeignKey(Board, models.CASCADE, related_name="panels")
+    position = models.PositiveIntegerField()
+    action = models.TextField(blank=True)
+    dialogue = models.TextField(blank=True)
+    notes = models.TextField("caption / notes", blank=True)
+    shot_type = models.CharField(max_length=8, choices=Shot.choices, default=Shot.MEDIUM)
+    camera_angle = models.CharField(max_length=10, choices=Angle.choices, default=Angle.EYE)
+    duration = models.DecimalField(
+        "duration (s)",
+        max_digits=6,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(Decimal("0")), MaxValueValidator(Decimal("3600"))],
+    )
+    location = models.ForeignKey(
+        Location, models.SET_NULL, null=True, blank=True, related_name="panels"
+    )
+    seed = models.PositiveBigIntegerField(null=True, blank=True)
+    continue_previous = models.BooleanField("continue from previous panel", default=False)
+    selected_take = models.ForeignKey(
+        "Take", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["board_id", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["board", "position"], name="panel_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.board.name} #{self.number}"
+
+    @property
+    def number(self) -> int:
+        """Shot number as people read it (1-based)."""
+        return self.position + 1
+
+
+class CastMember(models.Model):
+    """A character in a panel, with the look (sheet) and staging used there."""
+
+    panel = models.ForeignKey(Panel, models.CASCADE, related_name="cast")
+    character = models.ForeignKey(Character, models.CASCADE, related_name="appearances")
+    # Null: the character's default sheet at generation time.
+    sheet = models.ForeignKey(
+        ReferenceSheet, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    placement = models.CharField(max_length=120, blank=True)
+    expression = models.CharField("expression note", max_length=200, blank=True)
+    order = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["order", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["panel", "character"], name="cast_once_per_panel"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.character.name} in {self.panel}"
+
+
+class Take(StoredImage):
+    """One image made for a panel. Never overwritten: a panel's history is its takes."""
+
+    class Kind(models.TextChoices):
+        GENERATED = "generated", "Generated"
+        EDITED = "edited", "Edited"
+        UPLOADED = "uploaded", "Uploaded"
+
+    panel = models.ForeignKey(Panel, models.CASCADE, related_name="takes")
+    kind = models.CharField(max_length=10, choices=Kind.choices)
+    parent = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="children"
+    )
+    instruction = models.TextField(blank=True)
+    prompt = models.TextField(blank=True)
+    # The request as sent: references by id and sha256, seed, backend, model, size.
+    request = models.JSONField(default=dict, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    seed = models.PositiveBigIntegerField(null=True, blank=True)
+    backend = models.CharField(max_length=40, blank=True)
+    model = models.CharField(max_length=60, blank=True)
+    cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # Serves "has this exact request already produced a take for this panel?"
+            models.Index(fields=["panel", "fingerprint"], name="take_panel_fingerprint"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=~Q(kind="edited") | Q(parent__isnull=False),
+                name="take_edit_has_parent",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Take {self.pk} of {self.panel}"

@@ -1,0 +1,162 @@
+"""The one way any view reaches a row: through the project membership of the user.
+
+Every helper returns the object with the caller's membership, raises Http404
+when the user is not a member (the same answer as "does not exist") and
+PermissionDenied (403) when the member's role is too low for the need.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Generic, TypeVar
+
+from django.db.models import Model, QuerySet
+from django.http import Http404
+from django.core.exceptions import PermissionDenied
+
+from studio.models import Membership, Project
+
+
+class Need(IntEnum):
+    READ = 0
+    WRITE = 1
+    MANAGE = 2
+
+
+_LEVEL = {
+    Membership.Role.VIEWER: Need.READ,
+    Membership.Role.EDITOR: Need.WRITE,
+    Membership.Role.OWNER: Need.MANAGE,
+}
+
+T = TypeVar("T", bound=Model)
+
+
+@dataclass(frozen=True)
+class Access(Generic[T]):
+    obj: T
+    membership: Membership
+
+    @property
+    def project(self) -> Project:
+        return self.membership.project
+
+    @property
+    def can_edit(self) -> bool:
+        return self.membership.can_edit
+
+    @property
+    def can_manage(self) -> bool:
+        return self.membership.can_manage
+
+
+def membership_for(user, project_id: int, need: Need = Need.READ) -> Membership:
+    """The user's membership in the project, or 404 / 403."""
+    if not user.is_authenticated:
+        raise Http404
+    membership = (
+        Membership.objects.select_related("project")
+        .filter(project_id=project_id, user=user)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    if _LEVEL[Membership.Role(membership.role)] < need:
+        raise PermissionDenied("Your role in this project does not allow this.")
+    return membership
+
+
+def _scoped(queryset: QuerySet[T], pk, project_field: str, user, need: Need) -> Access[T]:
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    obj = queryset.filter(pk=pk).first()
+    if obj is None:
+        raise Http404
+    project_id = obj
+    for part in project_field.split("__"):
+        project_id = getattr(project_id, part)
+    return Access(obj, membership_for(user, project_id, need))
+
+
+def project_for(user, pk, need: Need = Need.READ) -> Access[Project]:
+    membership = membership_for(user, _int_or_404(pk), need)
+    return Access(membership.project, membership)
+
+
+def _int_or_404(pk) -> int:
+    try:
+        return int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+
+
+def character_for(user, pk, need: Need = Need.READ):
+    from characters.models import Character
+
+    return _scoped(Character.objects.all(), pk, "project_id", user, need)
+
+
+def sheet_for(user, pk, need: Need = Need.READ):
+    from characters.models import ReferenceSheet
+
+    qs = ReferenceSheet.objects.select_related("character")
+    return _scoped(qs, pk, "character__project_id", user, need)
+
+
+def reference_image_for(user, pk, need: Need = Need.READ):
+    from characters.models import ReferenceImage
+
+    qs = ReferenceImage.objects.select_related("sheet__character")
+    return _scoped(qs, pk, "sheet__character__project_id", user, need)
+
+
+def location_for(user, pk, need: Need = Need.READ):
+    from characters.models import Location
+
+    return _scoped(Location.objects.all(), pk, "project_id", user, need)
+
+
+def location_image_for(user, pk, need: Need = Need.READ):
+    from characters.models import LocationImage
+
+    qs = LocationImage.objects.select_related("location")
+    return _scoped(qs, pk, "location__project_id", user, need)
+
+
+def style_image_for(user, pk, need: Need = Need.READ):
+    from characters.models import StyleImage
+
+    return _scoped(StyleImage.objects.all(), pk, "project_id", user, need)
+
+
+def board_for(user, pk, need: Need = Need.READ):
+    from boards.models import Board
+
+    return _scoped(Board.objects.all(), pk, "project_id", user, need)
+
+
+def panel_for(user, pk, need: Need = Need.READ):
+    from boards.models import Panel
+
+    return _scoped(Panel.objects.select_related("board"), pk, "board__project_id", user, need)
+
+
+def take_for(user, pk, need: Need = Need.READ):
+    from boards.models import Take
+
+    qs = Take.objects.select_related("panel__board")
+    return _scoped(qs, pk, "panel__board__project_id", user, need)
+
+
+def membership_row_for(user, pk, need: Need = Need.MANAGE):
+    """A membership row of a project the user may manage (member management pages)."""
+    return _scoped(Membership.objects.select_related("user"), pk, "project_id", user, need)
+
+
+def job_for(user, pk, need: Need = Need.READ):
+    from workers.models import GenerationJob
+
+    return _scoped(GenerationJob.objects.select_related("panel"), pk, "project_id", user, need)

@@ -1,0 +1,244 @@
+"""Castboard settings, read from the environment (DESIGN §9).
+
+With nothing set, the studio runs embedded: SQLite, a filesystem Celery
+broker and media, all under `var/`. Production sets DATABASE_URL,
+CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from studio.env import env_bool, env_int, env_list, env_str
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("STUDIO_VAR_DIR") or BASE_DIR / "var")
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+
+_LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
+_DEV_SECRET_KEY = "castboard-development-only-key-never-use-this-one-in-production-0123456789"
+
+SECRET_KEY = env_str("DJANGO_SECRET_KEY")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+if DEBUG:
+    SECRET_KEY = SECRET_KEY or _DEV_SECRET_KEY
+    ALLOWED_HOSTS = ALLOWED_HOSTS or _LOCAL_HOSTS
+    _public = [h for h in ALLOWED_HOSTS if h.lstrip(".") not in _LOCAL_HOSTS]
+    if _public:
+        raise ImproperlyConfigured(
+            f"DJANGO_DEBUG is on while DJANGO_ALLOWED_HOSTS names {', '.join(_public)}: "
+            "debug is for local development only. Set DJANGO_DEBUG=false."
+        )
+else:
+    if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (at least 50 random characters)."
+        )
+    if not ALLOWED_HOSTS:
+        raise ImproperlyConfigured(
+            "DJANGO_ALLOWED_HOSTS is required when DJANGO_DEBUG is off (comma-separated host names)."
+        )
+
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "studio",
+    "characters",
+    "boards",
+    "workers",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "studio.middleware.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "studio.urls"
+WSGI_APPLICATION = "studio.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.media",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    }
+]
+
+# --- database ---------------------------------------------------------------
+DATABASES = {
+    "default": dj_database_url.parse(
+        env_str("DATABASE_URL") or f"sqlite:///{VAR_DIR / 'castboard.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60, minimum=0),
+        conn_health_checks=True,
+    )
+}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(parents=True, exist_ok=True)
+    # Web and worker share one file: WAL lets readers and one writer overlap,
+    # IMMEDIATE transactions take the write lock up front instead of failing
+    # half-way with "database is locked".
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+    # A file (not memory) so worker processes started by integration tests see it.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test.sqlite3")}
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+AUTH_USER_MODEL = "studio.User"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "project_list"
+LOGOUT_REDIRECT_URL = "login"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- files ------------------------------------------------------------------
+STATIC_URL = "/static/"
+STATIC_ROOT = VAR_DIR / "static"
+STATICFILES_DIRS = [BASE_DIR / "studio" / "static"]
+MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT") or VAR_DIR / "media")
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "django.contrib.staticfiles.storage.StaticFilesStorage"
+            if DEBUG
+            else "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        )
+    },
+}
+# How the permission-checked media view hands bytes over: "" (Django streams
+# them), "nginx" (X-Accel-Redirect to STUDIO_MEDIA_ACCEL_PREFIX) or
+# "sendfile" (X-Sendfile with the absolute path, Apache / lighttpd).
+STUDIO_MEDIA_ACCEL = env_str("STUDIO_MEDIA_ACCEL")
+STUDIO_MEDIA_ACCEL_PREFIX = env_str("STUDIO_MEDIA_ACCEL_PREFIX", "/protected-media/")
+if STUDIO_MEDIA_ACCEL not in ("", "nginx", "sendfile"):
+    raise ImproperlyConfigured("STUDIO_MEDIA_ACCEL must be empty, 'nginx' or 'sendfile'.")
+
+# Uploads are read in full by Pillow anyway; keep Django's request cap just
+# above the per-file limit times the files allowed in one request.
+STUDIO_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
+STUDIO_UPLOAD_MAX_PIXELS = 40_000_000
+STUDIO_UPLOAD_MAX_FILES = 12
+DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FILES = STUDIO_UPLOAD_MAX_FILES
+
+# --- security ---------------------------------------------------------------
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+if not DEBUG:
+    SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000, minimum=0)
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+    SECURE_HSTS_PRELOAD = True
+    if env_bool("DJANGO_BEHIND_TLS_PROXY", False):
+        SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- celery -----------------------------------------------------------------
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    _queue = VAR_DIR / "queue"
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
+        "data_folder_in": str(_queue / "messages"),
+        "data_folder_out": str(_queue / "messages"),
+        "processed_folder": str(_queue / "processed"),
+        "store_processed": False,
+    }
+else:
+    # Above every countdown and retry delay we use, or Redis would hand an
+    # unacknowledged, not-yet-due message to a second worker.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * 60 * 60}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = 120
+CELERY_TASK_TIME_LIMIT = 180
+CELERY_TASK_DEFAULT_QUEUE = "default"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_EAGER_PROPAGATES = True
+
+# --- generation -------------------------------------------------------------
+STUDIO_BACKEND = env_str("STUDIO_BACKEND", "sketch")
+BFL_API_KEY = env_str("BFL_API_KEY")
+BFL_BASE_URL = env_str("BFL_BASE_URL", "https://api.bfl.ai").rstrip("/")
+BFL_MODEL = env_str("BFL_MODEL", "flux-2-pro")
+BFL_RESULT_HOSTS = env_list(
+    "BFL_RESULT_HOSTS",
+    [
+        "delivery-eu1.bfl.ai",
+        "delivery-eu2.bfl.ai",
+        "delivery-us1.bfl.ai",
+        "delivery-us2.bfl.ai",
+        "bfldeliverysc.blob.core.windows.net",
+    ],
+)
+BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
+# A worker holding a job renews its lease; past it the sweeper takes the job back.
+STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
+# A provider task not finished after this long becomes "needs review".
+STUDIO_POLL_DEADLINE_S = env_int("STUDIO_POLL_DEADLINE_S", 600, minimum=5)
+STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 6, minimum=1)
+if STUDIO_BACKEND == "bfl" and not BFL_API_KEY:
+    raise ImproperlyConfigured("STUDIO_BACKEND=bfl needs BFL_API_KEY.")
+
+# --- logging ----------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
+    "loggers": {"django.db.backends": {"level": "WARNING"}},
+}

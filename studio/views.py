@@ -1,0 +1,186 @@
+"""Project, membership and media views. Every object comes through studio.access."""
+
+from __future__ import annotations
+
+from pathlib import PurePosixPath
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
+from django.http import FileResponse, Http404, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from boards.selectors import boards_for_project
+from characters.selectors import characters_with_thumbnails, locations_with_thumbnails
+from studio import services
+from studio.access import Need, membership_for, membership_row_for, project_for
+from studio.forms import MemberAddForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
+from studio.selectors import project_members, projects_for_user
+
+
+@login_required
+@require_GET
+def project_list(request):
+    projects = list(projects_for_user(request.user))
+    return render(request, "studio/project_list.html", {"projects": projects})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_create(request):
+    form = ProjectForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        project = services.project_create(user=request.user, **form.cleaned_data)
+        messages.success(request, f"Project “{project.name}” created. Start with your cast.")
+        return redirect("project_detail", pk=project.pk)
+    return render(request, "studio/project_form.html", {"form": form})
+
+
+@login_required
+@require_GET
+def project_detail(request, pk):
+    access = project_for(request.user, pk)
+    project = access.obj
+    context = {
+        "project": project,
+        "access": access,
+        "boards": list(boards_for_project(project)),
+        "characters": list(characters_with_thumbnails(project)),
+        "locations": list(locations_with_thumbnails(project)),
+        "style_images": list(project.style_images.order_by("id")[:6]),
+        "members": list(project_members(project)),
+    }
+    return render(request, "studio/project_detail.html", context)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_settings(request, pk):
+    access = project_for(request.user, pk, Need.MANAGE)
+    form = ProjectSettingsForm(request.POST or None, instance=access.obj)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Project settings saved.")
+        return redirect("project_detail", pk=access.obj.pk)
+    return render(request, "studio/project_settings.html", {"project": access.obj, "form": form, "access": access})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def project_members_page(request, pk):
+    access = project_for(request.user, pk)
+    project = access.obj
+    form = MemberAddForm(request.POST or None)
+    if request.method == "POST":
+        membership_for(request.user, project.pk, Need.MANAGE)
+        if form.is_valid():
+            try:
+                added = services.membership_add(
+                    project=project,
+                    identifier=form.cleaned_data["identifier"],
+                    role=form.cleaned_data["role"],
+                )
+            except ValidationError as exc:
+                form.add_error("identifier", exc)
+            else:
+                messages.success(request, f"{added.user.username} joined as {added.get_role_display().lower()}.")
+                return redirect("project_members", pk=project.pk)
+    context = {
+        "project": project,
+        "access": access,
+        "members": list(project_members(project)),
+        "form": form,
+        "roles": MemberRoleForm.base_fields["role"].choices,
+    }
+    return render(request, "studio/members.html", context)
+
+
+@login_required
+@require_POST
+def membership_role(request, pk):
+    access = membership_row_for(request.user, pk, Need.MANAGE)
+    form = MemberRoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(membership=access.obj, role=form.cleaned_data["role"])
+            messages.success(request, f"{access.obj.user.username} is now {access.obj.get_role_display().lower()}.")
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+    else:
+        messages.error(request, "Pick one of the roles.")
+    return redirect("project_members", pk=access.obj.project_id)
+
+
+@login_required
+@require_POST
+def membership_remove(request, pk):
+    # Anyone may leave; removing someone else takes an owner.
+    access = membership_row_for(request.user, pk, Need.READ)
+    leaving = access.obj.user_id == request.user.pk
+    if not leaving:
+        membership_for(request.user, access.obj.project_id, Need.MANAGE)
+    try:
+        services.membership_remove(membership=access.obj)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("project_members", pk=access.obj.project_id)
+    if leaving:
+        messages.success(request, f"You left “{access.project.name}”.")
+        return redirect("project_list")
+    messages.success(request, f"{access.obj.user.username} was removed.")
+    return redirect("project_members", pk=access.obj.project_id)
+
+
+_SERVED_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".pdf": "application/pdf",
+    ".zip": "application/zip",
+}
+
+
+@login_required
+@require_GET
+def media(request, name):
+    """Serve a stored file to members of the project that owns it.
+
+    Everything a project owns is stored under `projects/<id>/`, so the
+    path alone says whose it is; the name is random, so guessing is no way in.
+    """
+    path = PurePosixPath(name)
+    parts = path.parts
+    if len(parts) < 3 or parts[0] != "projects" or ".." in parts or not parts[1].isdigit():
+        raise Http404
+    membership_for(request.user, int(parts[1]), Need.READ)
+    content_type = _SERVED_TYPES.get(path.suffix.lower())
+    if content_type is None or not default_storage.exists(name):
+        raise Http404
+    headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    if settings.STUDIO_MEDIA_ACCEL == "nginx":
+        response = HttpResponse(content_type=content_type, headers=headers)
+        response["X-Accel-Redirect"] = settings.STUDIO_MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + name
+        return response
+    if settings.STUDIO_MEDIA_ACCEL == "sendfile":
+        response = HttpResponse(content_type=content_type, headers=headers)
+        response["X-Sendfile"] = default_storage.path(name)
+        return response
+    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
+    for key, value in headers.items():
+        response[key] = value
+    if content_type in ("application/pdf", "application/zip"):
+        filename = request.GET.get("as") or path.name
+        response["Content-Disposition"] = _attachment(filename, path.suffix)
+    return response
+
+
+def _attachment(filename: str, suffix: str) -> str:
+    """A safe attachment header: ASCII letters, digits, dashes only, our own suffix."""
+    stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in PurePosixPath(filename).stem)
+    stem = stem.strip("-")[:80] or "castboard"
+    return f'attachment; filename="{stem}{suffix.lower()}"'
+

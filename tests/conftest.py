@@ -1,0 +1,68 @@
+"""Shared fixtures: one project with an owner, an editor, a viewer and an outsider."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from django.test import Client
+
+from studio.models import Membership, Project, User
+from tests.factories import MembershipFactory, ProjectFactory, UserFactory
+
+
+@pytest.fixture(autouse=True)
+def _media_root(settings, tmp_path):
+    """Every test stores files in its own folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@dataclass
+class Team:
+    project: Project
+    owner: User
+    editor: User
+    viewer: User
+    outsider: User
+
+    def client(self, who: str) -> Client:
+        client = Client()
+        client.force_login(getattr(self, who))
+        return client
+
+
+@pytest.fixture
+def team(db) -> Team:
+    project = ProjectFactory(name="Harbour Lights")
+    users = {}
+    for role in ("owner", "editor", "viewer"):
+        users[role] = UserFactory(username=role)
+        MembershipFactory(project=project, user=users[role], role=Membership.Role(role))
+    outsider = UserFactory(username="outsider")
+    # The outsider has a project of their own: being a member somewhere must not open others.
+    MembershipFactory(project=ProjectFactory(name="Elsewhere"), user=outsider, role="owner")
+    return Team(project=project, outsider=outsider, **users)
+
+
+@pytest.fixture
+def owner_client(team) -> Client:
+    return team.client("owner")
+
+
+@pytest.fixture
+def editor_client(team) -> Client:
+    return team.client("editor")
+
+
+@pytest.fixture
+def viewer_client(team) -> Client:
+    return team.client("viewer")
+
+
+@pytest.fixture
+def outsider_client(team) -> Client:
+    return team.client("outsider")

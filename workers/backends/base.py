@@ -1,0 +1,188 @@
+"""The small interface every generation backend implements.
+
+A backend turns a `GenerationRequest` into image bytes in three steps that
+map onto a paid provider's protocol: `submit` (may cost money, must never be
+repeated blindly), `poll` (free, safe to repeat) and `fetch` (download the
+result at once). A local backend such as `sketch` renders during `submit`
+and hands the bytes back in the `Submission` itself.
+
+Backends raise the `BackendError` subclasses below, never raw transport
+exceptions, so the job pipeline can decide retry / fail / needs-review from
+the class alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import ClassVar, Literal, Protocol
+
+ReferenceRole = Literal["edit_source", "previous", "cast", "location", "style"]
+ShotType = Literal["ews", "ws", "fs", "mws", "ms", "mcu", "cu", "ecu", "insert"]
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    max_references: int
+    # True for models that take exactly one input image (FLUX.1 Kontext):
+    # the compiler packs the chosen references into one labelled board.
+    single_input_image: bool
+    instruction_edits: bool
+    seeds: bool
+    # "pixels": width/height are sent; "aspect_ratio": only the ratio string.
+    size_mode: Literal["pixels", "aspect_ratio"]
+    # Tasks in flight at the provider, all workers together.
+    max_active: int
+    models: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One encoded image sent as conditioning, with where it came from."""
+
+    role: ReferenceRole
+    label: str  # human text printed on packed boards, e.g. "Mara (face)"
+    data: bytes  # encoded PNG/JPEG/WebP bytes as stored
+    sha256: str
+    source_id: int | None = None  # ReferenceImage / LocationImage / StyleImage / Take id
+    character: str = ""  # cast member name for role "cast"
+
+
+@dataclass(frozen=True)
+class CastPlacement:
+    """Staging for one cast member; the sketch backend draws from this."""
+
+    name: str
+    placement: str  # free text: "left", "right", "center", "background", ...
+    expression: str
+    reference_index: int | None  # index into GenerationRequest.references, or None
+
+
+@dataclass(frozen=True)
+class Scene:
+    shot_type: ShotType = "ms"
+    camera_angle: str = "eye"
+    action: str = ""
+    cast: tuple[CastPlacement, ...] = ()
+    location_index: int | None = None  # index into references of the location image
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    prompt: str
+    references: tuple[Reference, ...]
+    width: int
+    height: int
+    aspect_ratio: str  # "16:9", "21:9", ...
+    seed: int
+    model: str = ""
+    # Instruction edits: the take being edited is references[0] (role "edit_source").
+    instruction: str = ""
+    scene: Scene = field(default_factory=Scene)
+
+
+@dataclass(frozen=True)
+class Submission:
+    task_id: str
+    polling_url: str = ""
+    cost: float | None = None  # credits (1 credit = 1 US cent) when the provider says
+    image: bytes | None = None  # set when the backend finished during submit
+
+
+@dataclass(frozen=True)
+class PollResult:
+    state: Literal["running", "ready"]
+    sample_url: str = ""
+    progress: float | None = None
+    raw_status: str = ""
+
+
+class Backend(Protocol):
+    name: ClassVar[str]
+
+    def capabilities(self, model: str = "") -> Capabilities: ...
+
+    def submit(self, request: GenerationRequest) -> Submission: ...
+
+    def poll(self, submission: Submission) -> PollResult: ...
+
+    def fetch(self, url: str) -> bytes: ...
+
+
+class BackendError(Exception):
+    """Base class. `code` is stored on the job; `message` is shown to people."""
+
+    code = "backend_error"
+    retryable = False
+
+    def __init__(self, message: str = "", *, retry_after: float | None = None):
+        super().__init__(message or self.__class__.__doc__ or self.code)
+        self.message = str(self.args[0])
+        self.retry_after = retry_after
+
+
+class AuthError(BackendError):
+    """The provider refused the API key (401/403). Check BFL_API_KEY."""
+
+    code = "auth"
+
+
+class OutOfCredits(BackendError):
+    """The provider account is out of credits (402). Top it up, then retry."""
+
+    code = "out_of_credits"
+
+
+class InvalidRequest(BackendError):
+    """The provider refused the request as invalid (422)."""
+
+    code = "invalid_request"
+
+
+class RateLimited(BackendError):
+    """Too many tasks in flight at the provider (429); wait and retry."""
+
+    code = "rate_limited"
+    retryable = True
+
+
+class TransientError(BackendError):
+    """A temporary failure while polling or downloading; safe to retry."""
+
+    code = "transient"
+    retryable = True
+
+
+class OutcomeUnknown(BackendError):
+    """The submit may or may not have reached the provider (timeout or 5xx after sending)."""
+
+    code = "outcome_unknown"
+
+
+class Moderated(BackendError):
+    """The provider's moderation refused the input or the output. Final."""
+
+    code = "moderated"
+
+
+class ProviderFailed(BackendError):
+    """The provider reported the task failed or unknown."""
+
+    code = "provider_failed"
+
+
+class ResultUnavailable(BackendError):
+    """The result could not be downloaded (expired, refused host, too large, too slow)."""
+
+    code = "result_unavailable"
+
+
+class UnsupportedInstruction(BackendError):
+    """The backend cannot carry out this edit instruction."""
+
+    code = "unsupported_instruction"
+
+
+class ResultRefused(ResultUnavailable):
+    """The result was refused by policy (host not allowed, private address, too large)."""
+
+    code = "result_refused"

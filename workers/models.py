@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from boards.models import Panel, Take
+from studio.models import Project
+
+
+class GenerationJob(models.Model):
+    """One request to a backend for one panel; the database is its source of truth."""
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        SUBMITTING = "submitting", "Submitting"
+        POLLING = "polling", "Generating"
+        DOWNLOADING = "downloading", "Downloading"
+        SUCCEEDED = "succeeded", "Done"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+        NEEDS_REVIEW = "needs_review", "Needs review"
+
+    ACTIVE_STATES = ("queued", "submitting", "polling", "downloading")
+    FINAL_STATES = ("succeeded", "failed", "cancelled")
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate"
+        VARIATION = "variation", "New variation"
+        EDIT = "edit", "Edit"
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="jobs")
+    panel = models.ForeignKey(Panel, models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=10, choices=Kind.choices, default=Kind.GENERATE)
+    state = models.CharField(max_length=12, choices=State.choices, default=State.QUEUED)
+    backend = models.CharField(max_length=40)
+    model = models.CharField(max_length=60, blank=True)
+    source_take = models.ForeignKey(
+        Take, models.SET_NULL, null=True, blank=True, related_name="edit_jobs"
+    )
+    instruction = models.TextField(blank=True)
+    seed = models.PositiveBigIntegerField(null=True, blank=True)
+    fingerprint = models.CharField(max_length=64, blank=True)
+    # The compiled request without image bytes (prompt, references by id and hash, size).
+    request = models.JSONField(default=dict, blank=True)
+    provider_task_id = models.CharField(max_length=200, blank=True)
+    polling_url = models.URLField(max_length=1000, blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error_code = models.CharField(max_length=40, blank=True)
+    error_message = models.TextField(blank=True)
+    estimated_cost = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    cost = models.DecimalField(max_digits=10, decimal_places=2, null=True, blank=True)
+    progress = models.FloatField(null=True, blank=True)
+    take = models.ForeignKey(Take, models.SET_NULL, null=True, blank=True, related_name="jobs")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created = models.DateTimeField(auto_now_add=True)
+    updated = models.DateTimeField(auto_now=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    # A worker holding the job renews this; past it, the sweeper may take the job back.
+    lease_expires = models.DateTimeField(null=True, blank=True)
+    next_poll_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["panel"],
+                condition=Q(state__in=["queued", "submitting", "polling", "downloading"]),
+                name="job_one_active_per_panel",
+            ),
+        ]
+        indexes = [
+            # Serves the sweeper: active jobs whose lease ran out.
+            models.Index(
+                fields=["lease_expires"],
+                condition=Q(state__in=["queued", "submitting", "polling", "downloading"]),
+                name="job_active_lease",
+            ),
+            # Serves the in-flight cap: jobs holding a provider slot, per backend.
+            models.Index(
+                fields=["backend", "state"],
+                condition=Q(state__in=["submitting", "polling", "downloading"]),
+                name="job_in_flight",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.state}) for {self.panel_id}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+
+class BackendSlots(models.Model):
+    """One row per backend, locked while a job takes a provider slot.
+
+    The in-flight count itself is derived from job states (so a crashed
+    worker never leaks a slot); this row only makes "count, then claim"
+    atomic across workers.
+    """
+
+    backend = models.CharField(max_length=40, primary_key=True)
+
+    def __str__(self) -> str:
+        return self.backend

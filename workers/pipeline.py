@@ -1,0 +1,426 @@
+"""The worker side of a job: start (claim + submit), poll, download, store; and the sweeper.
+
+Every step begins with a conditional UPDATE on the job's state, so a step
+delivered twice, or by two workers, runs once. The rules that keep money
+safe (DESIGN §5):
+
+- the provider task id is committed before the first poll;
+- a submit whose outcome is unknown is never repeated for a paid backend:
+  the job waits for a person (`needs_review`);
+- polling is a chain of short tasks with countdowns, so no worker process
+  sits idle while the provider works;
+- the number of jobs holding a provider slot never exceeds the backend's cap.
+
+Functions return a `Step` saying what to schedule next; `workers.tasks`
+does the scheduling.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from boards.models import Panel, Take
+from studio.images import ImageRejected, process_generated
+from studio.storage import delete_files, fill_stored_image
+from workers import registry
+from workers.backends.base import (
+    BackendError,
+    OutcomeUnknown,
+    RateLimited,
+    ResultRefused,
+    ResultUnavailable,
+    Submission,
+    TransientError,
+)
+from workers.compiler import compile_panel
+from workers.models import BackendSlots, GenerationJob
+from workers.selectors import panel_spec
+
+log = logging.getLogger(__name__)
+
+State = GenerationJob.State
+IN_FLIGHT = (State.SUBMITTING, State.POLLING, State.DOWNLOADING)
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the task layer should schedule next."""
+
+    task: str | None = None  # "start" or "poll"
+    countdown: float = 0.0
+    job_id: int | None = None
+
+
+DONE = Step()
+
+
+def _lease(extra: float = 0.0) -> timedelta:
+    return timedelta(seconds=settings.STUDIO_JOB_LEASE_S + extra)
+
+
+def _jitter(base: float) -> float:
+    return base * (0.8 + 0.4 * random.random())  # noqa: S311 - spreading retries, not secrets
+
+
+def _backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
+    return _jitter(min(cap, first * 2 ** max(0, attempt - 1)))
+
+
+# --- finishing ------------------------------------------------------------
+
+
+def _finish(job_id: int, from_states, state: str, *, code: str = "", message: str = "", **extra) -> bool:
+    changed = GenerationJob.objects.filter(pk=job_id, state__in=from_states).update(
+        state=state,
+        error_code=code[:40],
+        error_message=message,
+        finished=timezone.now(),
+        lease_expires=None,
+        **extra,
+    )
+    if changed:
+        backend = GenerationJob.objects.filter(pk=job_id).values_list("backend", flat=True).first()
+        if backend:
+            kick_waiting(backend)
+    return bool(changed)
+
+
+def _fail(job_id: int, from_states, exc: BackendError | None = None, *, code: str = "", message: str = "") -> Step:
+    _finish(
+        job_id,
+        from_states,
+        State.FAILED,
+        code=code or (exc.code if exc else "failed"),
+        message=message or (exc.message if exc else "The job failed."),
+    )
+    return DONE
+
+
+def _needs_review(job_id: int, from_states, message: str, code: str = "outcome_unknown") -> Step:
+    _finish(job_id, from_states, State.NEEDS_REVIEW, code=code, message=message)
+    return DONE
+
+
+# --- slots ----------------------------------------------------------------
+
+
+def _claim_slot(job: GenerationJob, cap: int) -> bool:
+    """Move a queued job to `submitting` if the backend has a free slot."""
+    now = timezone.now()
+    with transaction.atomic():
+        BackendSlots.objects.get_or_create(backend=job.backend)
+        BackendSlots.objects.select_for_update().filter(backend=job.backend).first()
+        in_flight = GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count()
+        if in_flight >= cap:
+            # Wait for a finishing job to kick us; the lease is the backstop.
+            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
+                lease_expires=now + _lease(), next_poll_at=None
+            )
+            return False
+        return bool(
+            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
+                state=State.SUBMITTING,
+                attempts=F("attempts") + 1,
+                started=now,
+                lease_expires=now + _lease(),
+            )
+        )
+
+
+def kick_waiting(backend: str) -> None:
+    """A slot freed up: start the oldest queued job of the backend not already kicked."""
+    now = timezone.now()
+    with transaction.atomic():
+        BackendSlots.objects.select_for_update().filter(backend=backend).first()
+        recent = now - timedelta(seconds=5)
+        job_id = (
+            GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
+            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=recent))
+            .order_by("created", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if job_id is None:
+            return
+        GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
+    from workers.tasks import start_job
+
+    transaction.on_commit(lambda: start_job.delay(job_id))
+
+
+# --- start: claim, compile, submit -------------------------------------------
+
+
+def job_start(job_id: int) -> Step:
+    """Claim a queued job and submit it to its backend."""
+    job = GenerationJob.objects.filter(pk=job_id).select_related("source_take").first()
+    if job is None or job.state != State.QUEUED:
+        return DONE  # a repeated delivery, a cancelled job, or one another worker has
+    try:
+        backend = registry.get_backend(job.backend, job.model)
+        caps = backend.capabilities(job.model)
+    except LookupError as exc:
+        return _fail(job_id, [State.QUEUED], code="backend_unavailable", message=str(exc))
+    if not _claim_slot(job, caps.max_active):
+        return DONE
+    try:
+        panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
+        spec = panel_spec(panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction)
+        compiled = compile_panel(spec, caps, backend=job.backend, model=job.model)
+        request = compiled.load()
+    except Exception as exc:  # nothing was sent: a missing file, a broken reference
+        log.exception("job %s: could not build the request", job_id)
+        return _fail(job_id, [State.SUBMITTING], code="request_error", message=f"Could not prepare the request: {exc}")
+    GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
+        request=compiled.manifest(), fingerprint=compiled.fingerprint
+    )
+
+    try:
+        submission = backend.submit(request)
+    except RateLimited as exc:
+        return _requeue(job, countdown=_jitter(exc.retry_after or 5.0), attempts_count=False)
+    except TransientError:
+        if job.attempts + 1 >= settings.STUDIO_MAX_SUBMIT_ATTEMPTS:
+            return _fail(job_id, [State.SUBMITTING], code="unreachable", message="The provider could not be reached; try again later.")
+        return _requeue(job, countdown=_backoff(job.attempts + 1))
+    except OutcomeUnknown as exc:
+        if registry.is_paid(job.backend):
+            return _needs_review(
+                job_id,
+                [State.SUBMITTING],
+                f"The provider may or may not have received this request ({exc.message}). "
+                "Check the provider's dashboard; retrying may be billed again.",
+            )
+        return _requeue(job, countdown=_backoff(job.attempts + 1))
+    except BackendError as exc:
+        return _fail(job_id, [State.SUBMITTING], exc)
+
+    cost = Decimal(str(submission.cost)).quantize(Decimal("0.01")) if submission.cost is not None else None
+    # The task id is committed before anything else happens: from here on a
+    # crash resumes by polling, never by submitting again.
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
+        state=State.POLLING,
+        provider_task_id=submission.task_id[:200],
+        polling_url=submission.polling_url[:1000],
+        cost=cost,
+        next_poll_at=now,
+        lease_expires=now + _lease(),
+    )
+    if submission.image is not None:
+        return _download_and_store(job_id, image=submission.image)
+    delay = first_poll_delay(job.backend)
+    GenerationJob.objects.filter(pk=job_id, state=State.POLLING).update(
+        next_poll_at=now + timedelta(seconds=delay), lease_expires=now + _lease(delay)
+    )
+    return Step("poll", delay, job_id)
+
+
+def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = True) -> Step:
+    """Give a job that was not sent back to the queue, to start again after `countdown`."""
+    now = timezone.now()
+    changes = {
+        "state": State.QUEUED,
+        "lease_expires": now + _lease(countdown),
+        "next_poll_at": now + timedelta(seconds=countdown),
+    }
+    if not attempts_count:
+        changes["attempts"] = F("attempts") - 1
+    if GenerationJob.objects.filter(pk=job.pk, state=State.SUBMITTING).update(**changes):
+        kick_waiting(job.backend)
+        return Step("start", countdown, job.pk)
+    return DONE
+
+
+# --- polling -----------------------------------------------------------------
+
+# Observed provider latency per backend, in this process: the first poll is
+# aimed just before a typical task finishes instead of hammering early.
+_latency: dict[str, float] = {}
+
+
+def first_poll_delay(backend: str) -> float:
+    seen = _latency.get(backend)
+    return max(0.25, seen * 0.9) if seen else 0.5
+
+
+def _note_latency(backend: str, seconds: float) -> None:
+    old = _latency.get(backend)
+    _latency[backend] = seconds if old is None else 0.7 * old + 0.3 * seconds
+
+
+def poll_interval(elapsed: float) -> float:
+    """Short intervals while a result is likely near, longer as a task drags on."""
+    if elapsed < 10:
+        return 0.25
+    if elapsed < 60:
+        return 1.0
+    return 3.0
+
+
+def job_poll(job_id: int) -> Step:
+    """Ask the provider about a submitted job; download and store it when ready."""
+    now = timezone.now()
+    # Claim this poll: a duplicate chain (e.g. one the sweeper started) that
+    # arrives before the next poll is due drops out here.
+    claimed = (
+        GenerationJob.objects.filter(pk=job_id, state=State.POLLING)
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250)))
+        .update(next_poll_at=now + timedelta(seconds=30), lease_expires=now + _lease(30))
+    )
+    if not claimed:
+        return DONE
+    job = GenerationJob.objects.get(pk=job_id)
+    elapsed = (now - (job.started or job.created)).total_seconds()
+    try:
+        backend = registry.get_backend(job.backend, job.model)
+        result = backend.poll(Submission(task_id=job.provider_task_id, polling_url=job.polling_url))
+    except TransientError:
+        return _poll_again(job, elapsed, interval=min(30.0, max(1.0, elapsed / 10)))
+    except (BackendError, LookupError) as exc:
+        if isinstance(exc, LookupError):
+            return _fail(job_id, [State.POLLING], code="backend_unavailable", message=str(exc))
+        return _fail(job_id, [State.POLLING], exc)
+    if result.state == "ready":
+        _note_latency(job.backend, elapsed)
+        return _download_and_store(job_id, url=result.sample_url)
+    if result.progress is not None:
+        GenerationJob.objects.filter(pk=job_id).update(progress=result.progress)
+    return _poll_again(job, elapsed, interval=poll_interval(elapsed))
+
+
+def _poll_again(job: GenerationJob, elapsed: float, *, interval: float) -> Step:
+    if elapsed > settings.STUDIO_POLL_DEADLINE_S:
+        return _needs_review(
+            job.pk,
+            [State.POLLING],
+            f"The provider has not finished after {int(elapsed // 60)} minutes. "
+            "It may still deliver; retrying may be billed again.",
+            code="deadline",
+        )
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=job.pk, state=State.POLLING).update(
+        next_poll_at=now + timedelta(seconds=interval), lease_expires=now + _lease(interval)
+    )
+    return Step("poll", interval, job.pk)
+
+
+# --- download and store -----------------------------------------------------------
+
+
+def _download_and_store(job_id: int, *, url: str = "", image: bytes | None = None) -> Step:
+    now = timezone.now()
+    if not GenerationJob.objects.filter(pk=job_id, state=State.POLLING).update(
+        state=State.DOWNLOADING, lease_expires=now + _lease()
+    ):
+        return DONE
+    job = GenerationJob.objects.select_related("panel__board").get(pk=job_id)
+    if image is None:
+        try:
+            image = registry.get_backend(job.backend, job.model).fetch(url)
+        except ResultRefused as exc:
+            return _fail(job_id, [State.DOWNLOADING], exc)
+        except ResultUnavailable as exc:
+            return _needs_review(
+                job_id,
+                [State.DOWNLOADING],
+                f"The image was made but could not be downloaded: {exc.message} "
+                "Retrying may be billed again.",
+                code="result_unavailable",
+            )
+        except TransientError:
+            GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).update(
+                state=State.POLLING, next_poll_at=now + timedelta(seconds=2)
+            )
+            return Step("poll", 2.0, job_id)
+    try:
+        processed = process_generated(image)
+    except ImageRejected as exc:
+        return _fail(job_id, [State.DOWNLOADING], code="bad_result", message=f"The provider's image {exc.reason}")
+    return store_take(job, processed)
+
+
+def store_take(job: GenerationJob, processed) -> Step:
+    """Write the image, create the take and finish the job, all or nothing."""
+    take = Take(
+        panel_id=job.panel_id,
+        kind=Take.Kind.EDITED if job.kind == GenerationJob.Kind.EDIT else Take.Kind.GENERATED,
+        parent_id=job.source_take_id if job.kind == GenerationJob.Kind.EDIT else None,
+        instruction=job.instruction,
+        prompt=job.request.get("prompt", ""),
+        request=job.request,
+        fingerprint=job.fingerprint,
+        seed=job.seed,
+        backend=job.backend,
+        model=job.model,
+        cost=job.cost if job.cost is not None else job.estimated_cost,
+        created_by_id=job.requested_by_id,
+    )
+    try:
+        fill_stored_image(take, processed, project_id=job.project_id, folder="takes")
+    except OSError as exc:
+        delete_files(take)
+        return _fail(
+            job.pk,
+            [State.DOWNLOADING],
+            code="storage",
+            message=f"The image was made but could not be stored ({exc.strerror or exc}). "
+            "Ask the operator to check the media folder (disk full or not writable).",
+        )
+    with transaction.atomic():
+        locked = GenerationJob.objects.select_for_update().filter(pk=job.pk, state=State.DOWNLOADING).first()
+        if locked is None:
+            transaction.on_commit(lambda: delete_files(take))
+            return DONE
+        take.save()
+        GenerationJob.objects.filter(pk=job.pk).update(
+            state=State.SUCCEEDED,
+            take=take,
+            cost=take.cost,
+            finished=timezone.now(),
+            lease_expires=None,
+            progress=1.0,
+            error_code="",
+            error_message="",
+        )
+        Panel.objects.filter(pk=job.panel_id, selected_take__isnull=True).update(selected_take=take)
+    kick_waiting(job.backend)
+    return DONE
+
+
+# --- sweeper -----------------------------------------------------------------
+
+
+def jobs_sweep(now=None) -> list[Step]:
+    """One pass: take back active jobs whose lease ran out. Never resubmits a sent job."""
+    now = now or timezone.now()
+    steps: list[Step] = []
+    stale = GenerationJob.objects.filter(state__in=GenerationJob.ACTIVE_STATES).filter(
+        Q(lease_expires__lt=now) | Q(lease_expires__isnull=True)
+    )
+    for job in stale.order_by("created", "id")[:500]:
+        mine = GenerationJob.objects.filter(pk=job.pk, state=job.state, lease_expires=job.lease_expires)
+        if job.state == State.QUEUED or not registry.is_paid(job.backend):
+            # Not sent, or free and deterministic to redo: start again.
+            if mine.update(state=State.QUEUED, lease_expires=now + _lease(), next_poll_at=None):
+                steps.append(Step("start", 0, job.pk))
+        elif job.state == State.SUBMITTING and not job.provider_task_id:
+            _needs_review(
+                job.pk,
+                [State.SUBMITTING],
+                "A worker stopped while submitting: the provider may or may not have this "
+                "request. Retrying may be billed again.",
+            )
+        elif mine.update(state=State.POLLING, next_poll_at=now, lease_expires=now + _lease()):
+            # Sent already (task id stored): resume by polling, never by submitting.
+            steps.append(Step("poll", 0, job.pk))
+    return steps

@@ -1,0 +1,248 @@
+"""Writes a person starts: ask for panels, edit a take, cancel, retry, dismiss.
+
+Jobs are written in one transaction and enqueued when it commits; the
+worker side of their life is `workers.pipeline`.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from boards.models import Panel, Take
+from studio.models import Project
+from workers import registry
+from workers.compiler import compile_panel
+from workers.models import GenerationJob
+from workers.selectors import panel_spec, project_spend
+
+
+@dataclass
+class RequestOutcome:
+    jobs: list[GenerationJob] = field(default_factory=list)
+    reused: list[Panel] = field(default_factory=list)
+    busy: list[Panel] = field(default_factory=list)
+    refused: list[Panel] = field(default_factory=list)
+    message: str = ""
+
+    def summary(self) -> str:
+        parts = []
+        if self.jobs:
+            parts.append(f"{len(self.jobs)} panel{'s' if len(self.jobs) != 1 else ''} queued")
+        if self.reused:
+            parts.append(f"{len(self.reused)} unchanged (kept the existing take)")
+        if self.busy:
+            parts.append(f"{len(self.busy)} already generating")
+        if self.refused:
+            parts.append(f"{len(self.refused)} refused")
+        text = ", ".join(parts) or "Nothing to do"
+        return f"{text}. {self.message}".strip()
+
+
+def _backend_for(project: Project, backend: str | None) -> tuple[str, str]:
+    name = backend or project.backend or registry.default_backend()
+    if name not in registry.configured_backends():
+        raise ValidationError(
+            f"The “{name}” backend is not configured on this studio; "
+            f"available: {', '.join(registry.configured_backends())}."
+        )
+    model = project.model if (project.backend == name and project.model) else registry.default_model(name)
+    return name, model
+
+
+def _lease() -> timedelta:
+    return timedelta(seconds=settings.STUDIO_JOB_LEASE_S)
+
+
+def _enqueue_start(job_id: int) -> None:
+    from workers.tasks import start_job
+
+    transaction.on_commit(lambda: start_job.delay(job_id))
+
+
+def _cap_message(project: Project, spent: Decimal, needed: Decimal) -> str:
+    return (
+        f"The project's spending cap is {project.spending_cap} credits; {spent:.2f} are spent or "
+        f"committed and this would need about {needed:.2f} more. Raise the cap in the project "
+        "settings or generate fewer panels."
+    )
+
+
+def jobs_request(
+    *,
+    panels: list[Panel],
+    user,
+    variation: bool = False,
+    backend: str | None = None,
+) -> RequestOutcome:
+    """Queue generation for panels of one project.
+
+    A panel whose request is unchanged since a take was made reuses that
+    take (no job, no cost) unless a new variation is asked for. A panel with
+    a job already under way is left alone. Jobs that would pass the
+    project's spending cap are refused.
+    """
+    outcome = RequestOutcome()
+    if not panels:
+        return outcome
+    project = panels[0].board.project
+    if any(p.board.project_id != project.pk for p in panels):
+        raise ValidationError("All panels must belong to one project.")
+    name, model = _backend_for(project, backend)
+    caps = registry.capabilities(name, model)
+    now = timezone.now()
+    with transaction.atomic():
+        # Serialises spending checks of one project: concurrent requests
+        # cannot both see the same room under the cap.
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        spent = project_spend(project)
+        active = set(
+            GenerationJob.objects.filter(
+                panel__in=panels, state__in=GenerationJob.ACTIVE_STATES
+            ).values_list("panel_id", flat=True)
+        )
+        for panel in panels:
+            if panel.pk in active:
+                outcome.busy.append(panel)
+                continue
+            seed = secrets.randbelow(2**31) if variation else None
+            compiled = compile_panel(panel_spec(panel, seed=seed), caps, backend=name, model=model)
+            if not variation:
+                take = (
+                    Take.objects.filter(panel=panel, fingerprint=compiled.fingerprint)
+                    .order_by("-created")
+                    .first()
+                )
+                if take is not None:
+                    Panel.objects.filter(pk=panel.pk, selected_take__isnull=True).update(
+                        selected_take=take
+                    )
+                    outcome.reused.append(panel)
+                    continue
+            estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(Decimal("0.01"))
+            if project.spending_cap is not None and spent + estimate > project.spending_cap:
+                outcome.refused.append(panel)
+                outcome.message = _cap_message(project, spent, estimate)
+                continue
+            try:
+                with transaction.atomic():
+                    job = GenerationJob.objects.create(
+                        project=project,
+                        panel=panel,
+                        kind=GenerationJob.Kind.VARIATION if variation else GenerationJob.Kind.GENERATE,
+                        backend=name,
+                        model=model,
+                        seed=compiled.seed,
+                        fingerprint=compiled.fingerprint,
+                        request=compiled.manifest(),
+                        estimated_cost=estimate,
+                        requested_by=user,
+                        lease_expires=now + _lease(),
+                    )
+            except IntegrityError:
+                # Another request queued this panel a moment ago.
+                outcome.busy.append(panel)
+                continue
+            spent += estimate
+            outcome.jobs.append(job)
+            _enqueue_start(job.pk)
+    return outcome
+
+
+def job_request_edit(*, take: Take, instruction: str, user, backend: str | None = None) -> GenerationJob:
+    """Queue an instruction edit of a take; the result becomes a child take."""
+    instruction = " ".join(instruction.split())
+    if not instruction:
+        raise ValidationError("Write what to change, e.g. “make it night”.")
+    if len(instruction) > 500:
+        raise ValidationError("Keep the instruction under 500 characters.")
+    panel = take.panel
+    project = panel.board.project
+    name, model = _backend_for(project, backend)
+    caps = registry.capabilities(name, model)
+    if not caps.instruction_edits:
+        raise ValidationError(f"The {name} backend cannot edit with instructions.")
+    seed = take.seed if take.seed is not None else secrets.randbelow(2**31)
+    spec = panel_spec(panel, seed=seed, edit_source=take, instruction=instruction)
+    compiled = compile_panel(spec, caps, backend=name, model=model)
+    estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(Decimal("0.01"))
+    with transaction.atomic():
+        project = Project.objects.select_for_update().get(pk=project.pk)
+        spent = project_spend(project)
+        if project.spending_cap is not None and spent + estimate > project.spending_cap:
+            raise ValidationError(_cap_message(project, spent, estimate))
+        try:
+            with transaction.atomic():
+                job = GenerationJob.objects.create(
+                    project=project,
+                    panel=panel,
+                    kind=GenerationJob.Kind.EDIT,
+                    backend=name,
+                    model=model,
+                    source_take=take,
+                    instruction=instruction,
+                    seed=seed,
+                    fingerprint=compiled.fingerprint,
+                    request=compiled.manifest(),
+                    estimated_cost=estimate,
+                    requested_by=user,
+                    lease_expires=timezone.now() + _lease(),
+                )
+        except IntegrityError:
+            raise ValidationError("This panel is already generating; wait for it to finish.") from None
+        _enqueue_start(job.pk)
+    return job
+
+
+def job_cancel(*, job: GenerationJob) -> bool:
+    """Cancel a job that has not finished. A provider task already running may still bill."""
+    changed = GenerationJob.objects.filter(pk=job.pk, state__in=GenerationJob.ACTIVE_STATES).update(
+        state=GenerationJob.State.CANCELLED, finished=timezone.now(), lease_expires=None
+    )
+    if changed:
+        from workers.pipeline import kick_waiting
+
+        transaction.on_commit(lambda: kick_waiting(job.backend))
+    return bool(changed)
+
+
+def job_dismiss(*, job: GenerationJob) -> bool:
+    """Close a job that needs review without retrying it."""
+    return bool(
+        GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.NEEDS_REVIEW).update(
+            state=GenerationJob.State.FAILED,
+            error_code="dismissed",
+            finished=timezone.now(),
+            cost=job.estimated_cost if job.provider_task_id or job.attempts else Decimal("0"),
+        )
+    )
+
+
+def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
+    """Try a failed or needs-review job again as a new job (which may be billed again)."""
+    if job.state not in (GenerationJob.State.FAILED, GenerationJob.State.NEEDS_REVIEW):
+        raise ValidationError("Only failed jobs or jobs that need review can be retried.")
+    with transaction.atomic():
+        if job.state == GenerationJob.State.NEEDS_REVIEW:
+            # The first attempt may have been billed: count it as spent.
+            GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.NEEDS_REVIEW).update(
+                state=GenerationJob.State.FAILED,
+                error_code="retried",
+                cost=job.estimated_cost,
+                finished=timezone.now(),
+            )
+        if job.kind == GenerationJob.Kind.EDIT and job.source_take_id:
+            return job_request_edit(
+                take=job.source_take, instruction=job.instruction, user=user, backend=job.backend
+            )
+        panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
+        return jobs_request(
+            panels=[panel], user=user, variation=job.kind == GenerationJob.Kind.VARIATION, backend=job.backend
+        )

@@ -1,0 +1,50 @@
+"""Celery tasks: thin wrappers that take ids and call `workers.pipeline`.
+
+Database errors (a PostgreSQL restart, a locked SQLite file) are retried
+with backoff; the job's state in the database decides what a retry does, so
+a retry after a partial step is harmless.
+"""
+
+from __future__ import annotations
+
+from celery import shared_task
+from django.db import DatabaseError, InterfaceError
+
+from workers import pipeline
+
+_DB_ERRORS = (DatabaseError, InterfaceError)
+_RETRY = {
+    "autoretry_for": _DB_ERRORS,
+    "retry_backoff": 1,
+    "retry_backoff_max": 30,
+    "retry_jitter": True,
+    "max_retries": 8,
+    "acks_late": True,
+    "reject_on_worker_lost": True,
+}
+
+
+def schedule(step: pipeline.Step) -> None:
+    """Send the follow-up task a pipeline step asked for."""
+    if step.task == "start":
+        start_job.apply_async((step.job_id,), countdown=step.countdown)
+    elif step.task == "poll":
+        poll_job.apply_async((step.job_id,), countdown=step.countdown)
+
+
+@shared_task(**_RETRY)
+def start_job(job_id: int) -> None:
+    schedule(pipeline.job_start(job_id))
+
+
+@shared_task(**_RETRY)
+def poll_job(job_id: int) -> None:
+    schedule(pipeline.job_poll(job_id))
+
+
+@shared_task(**_RETRY)
+def sweep_jobs_task() -> int:
+    steps = pipeline.jobs_sweep()
+    for step in steps:
+        schedule(step)
+    return len(steps)
