@@ -42,8 +42,7 @@ class Board(models.Model):
         ordering = ["-updated", "id"]
         constraints = [
             models.CheckConstraint(
-                condition=~Q(aspect="custom")
-                | Q(custom_width__gt=0, custom_height__gt=0),
+                condition=~Q(aspect="custom") | Q(custom_width__gt=0, custom_height__gt=0),
                 name="board_custom_aspect_has_size",
             ),
         ]

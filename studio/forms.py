@@ -19,7 +19,9 @@ class ProjectSettingsForm(forms.ModelForm):
         fields = ["name", "description", "spending_cap"]
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
         labels = {"spending_cap": "Spending cap (credits, 1 credit = 1 US cent)"}
-        help_texts = {"spending_cap": "Generation requests that would pass it are refused. Empty: no cap."}
+        help_texts = {
+            "spending_cap": "Generation requests that would pass it are refused. Empty: no cap."
+        }
 
     def clean_spending_cap(self):
         cap = self.cleaned_data["spending_cap"]

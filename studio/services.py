@@ -31,7 +31,9 @@ def membership_add(*, project: Project, identifier: str, role: str) -> Membershi
     """Add an existing user, found by username or email, to the project."""
     identifier = identifier.strip()
     User = get_user_model()
-    users = list(User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2])
+    users = list(
+        User.objects.filter(Q(username__iexact=identifier) | Q(email__iexact=identifier))[:2]
+    )
     if not identifier or not users:
         raise ValidationError(f"No user with the username or email “{identifier}”.")
     if len(users) > 1:

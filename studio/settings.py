@@ -20,7 +20,7 @@ VAR_DIR = Path(env_str("STUDIO_VAR_DIR") or BASE_DIR / "var")
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
 _LOCAL_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
-_DEV_SECRET_KEY = "castboard-development-only-key-never-use-this-one-in-production-0123456789"
+_DEV_SECRET_KEY = "castboard-development-only-key-never-use-this-one-in-production-0123456789"  # noqa: S105 - used only with debug on
 
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
@@ -184,6 +184,8 @@ if not DEBUG:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "queue"
+    for _folder in ("messages", "processed"):
+        (_queue / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
         "data_folder_in": str(_queue / "messages"),
         "data_folder_out": str(_queue / "messages"),

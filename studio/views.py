@@ -65,7 +65,11 @@ def project_settings(request, pk):
         form.save()
         messages.success(request, "Project settings saved.")
         return redirect("project_detail", pk=access.obj.pk)
-    return render(request, "studio/project_settings.html", {"project": access.obj, "form": form, "access": access})
+    return render(
+        request,
+        "studio/project_settings.html",
+        {"project": access.obj, "form": form, "access": access},
+    )
 
 
 @login_required
@@ -86,7 +90,9 @@ def project_members_page(request, pk):
             except ValidationError as exc:
                 form.add_error("identifier", exc)
             else:
-                messages.success(request, f"{added.user.username} joined as {added.get_role_display().lower()}.")
+                messages.success(
+                    request, f"{added.user.username} joined as {added.get_role_display().lower()}."
+                )
                 return redirect("project_members", pk=project.pk)
     context = {
         "project": project,
@@ -106,7 +112,10 @@ def membership_role(request, pk):
     if form.is_valid():
         try:
             services.membership_change_role(membership=access.obj, role=form.cleaned_data["role"])
-            messages.success(request, f"{access.obj.user.username} is now {access.obj.get_role_display().lower()}.")
+            messages.success(
+                request,
+                f"{access.obj.user.username} is now {access.obj.get_role_display().lower()}.",
+            )
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
     else:
@@ -183,4 +192,3 @@ def _attachment(filename: str, suffix: str) -> str:
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in PurePosixPath(filename).stem)
     stem = stem.strip("-")[:80] or "castboard"
     return f'attachment; filename="{stem}{suffix.lower()}"'
-

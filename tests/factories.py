@@ -71,10 +71,14 @@ class ReferenceImageFactory(factory.django.DjangoModelFactory):
     sheet = factory.SubFactory(ReferenceSheetFactory)
     view = ReferenceImage.View.FRONT
     file = factory.LazyAttribute(
-        lambda o: ContentFile(png_bytes(), name=f"projects/{o.sheet.character.project_id}/references/x.png")
+        lambda o: ContentFile(
+            png_bytes(), name=f"projects/{o.sheet.character.project_id}/references/x.png"
+        )
     )
     thumbnail = factory.LazyAttribute(
-        lambda o: ContentFile(png_bytes(), name=f"projects/{o.sheet.character.project_id}/references/t.png")
+        lambda o: ContentFile(
+            png_bytes(), name=f"projects/{o.sheet.character.project_id}/references/t.png"
+        )
     )
     sha256 = factory.Sequence(lambda n: f"{n:064x}")
     width = 64

@@ -239,13 +239,20 @@ def select_references(spec: PanelSpec, limit: int) -> list[Chosen]:
         rounds.append([Chosen("edit_source", spec.edit_source, "the image to edit")])
     per_member = [
         [
-            Chosen("cast", im, f"{member.name} ({im.view.replace('_', ' ') or 'reference'})", member.name)
+            Chosen(
+                "cast",
+                im,
+                f"{member.name} ({im.view.replace('_', ' ') or 'reference'})",
+                member.name,
+            )
             for im in _ranked_views(member.images, spec.shot_type)
         ]
         for member in spec.cast
     ]
     rounds.append([views[0] for views in per_member if views])
-    location = [Chosen("location", im, spec.location_name or "location") for im in spec.location_images]
+    location = [
+        Chosen("location", im, spec.location_name or "location") for im in spec.location_images
+    ]
     style = [Chosen("style", im, "style reference") for im in spec.style_images]
     rounds.append(location[:1])
     if spec.previous_take is not None:
@@ -324,7 +331,9 @@ def aspect_label(aspect: str, width: int, height: int) -> str:
     return f"{width // g}:{height // g}"
 
 
-def compile_panel(spec: PanelSpec, caps: Capabilities, *, backend: str, model: str) -> CompiledRequest:
+def compile_panel(
+    spec: PanelSpec, caps: Capabilities, *, backend: str, model: str
+) -> CompiledRequest:
     """Decide prompt, references, size and fingerprint for a panel."""
     if caps.single_input_image:
         if spec.edit_source is not None:
@@ -344,7 +353,8 @@ def compile_panel(spec: PanelSpec, caps: Capabilities, *, backend: str, model: s
         camera_angle=spec.camera_angle,
         action=spec.action,
         cast=tuple(
-            CastPlacement(m.name, m.placement, m.expression, cast_index.get(m.name)) for m in spec.cast
+            CastPlacement(m.name, m.placement, m.expression, cast_index.get(m.name))
+            for m in spec.cast
         ),
         location_index=location_index,
     )

@@ -68,7 +68,7 @@ def _lease(extra: float = 0.0) -> timedelta:
 
 
 def _jitter(base: float) -> float:
-    return base * (0.8 + 0.4 * random.random())  # noqa: S311 - spreading retries, not secrets
+    return base * (0.8 + 0.4 * random.random())
 
 
 def _backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
@@ -78,7 +78,9 @@ def _backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
 # --- finishing ------------------------------------------------------------
 
 
-def _finish(job_id: int, from_states, state: str, *, code: str = "", message: str = "", **extra) -> bool:
+def _finish(
+    job_id: int, from_states, state: str, *, code: str = "", message: str = "", **extra
+) -> bool:
     changed = GenerationJob.objects.filter(pk=job_id, state__in=from_states).update(
         state=state,
         error_code=code[:40],
@@ -94,7 +96,9 @@ def _finish(job_id: int, from_states, state: str, *, code: str = "", message: st
     return bool(changed)
 
 
-def _fail(job_id: int, from_states, exc: BackendError | None = None, *, code: str = "", message: str = "") -> Step:
+def _fail(
+    job_id: int, from_states, exc: BackendError | None = None, *, code: str = "", message: str = ""
+) -> Step:
     _finish(
         job_id,
         from_states,
@@ -174,12 +178,19 @@ def job_start(job_id: int) -> Step:
         return DONE
     try:
         panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
-        spec = panel_spec(panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction)
+        spec = panel_spec(
+            panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction
+        )
         compiled = compile_panel(spec, caps, backend=job.backend, model=job.model)
         request = compiled.load()
     except Exception as exc:  # nothing was sent: a missing file, a broken reference
         log.exception("job %s: could not build the request", job_id)
-        return _fail(job_id, [State.SUBMITTING], code="request_error", message=f"Could not prepare the request: {exc}")
+        return _fail(
+            job_id,
+            [State.SUBMITTING],
+            code="request_error",
+            message=f"Could not prepare the request: {exc}",
+        )
     GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
         request=compiled.manifest(), fingerprint=compiled.fingerprint
     )
@@ -190,7 +201,12 @@ def job_start(job_id: int) -> Step:
         return _requeue(job, countdown=_jitter(exc.retry_after or 5.0), attempts_count=False)
     except TransientError:
         if job.attempts + 1 >= settings.STUDIO_MAX_SUBMIT_ATTEMPTS:
-            return _fail(job_id, [State.SUBMITTING], code="unreachable", message="The provider could not be reached; try again later.")
+            return _fail(
+                job_id,
+                [State.SUBMITTING],
+                code="unreachable",
+                message="The provider could not be reached; try again later.",
+            )
         return _requeue(job, countdown=_backoff(job.attempts + 1))
     except OutcomeUnknown as exc:
         if registry.is_paid(job.backend):
@@ -204,7 +220,11 @@ def job_start(job_id: int) -> Step:
     except BackendError as exc:
         return _fail(job_id, [State.SUBMITTING], exc)
 
-    cost = Decimal(str(submission.cost)).quantize(Decimal("0.01")) if submission.cost is not None else None
+    cost = (
+        Decimal(str(submission.cost)).quantize(Decimal("0.01"))
+        if submission.cost is not None
+        else None
+    )
     # The task id is committed before anything else happens: from here on a
     # crash resumes by polling, never by submitting again.
     now = timezone.now()
@@ -274,7 +294,9 @@ def job_poll(job_id: int) -> Step:
     # arrives before the next poll is due drops out here.
     claimed = (
         GenerationJob.objects.filter(pk=job_id, state=State.POLLING)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250)))
+        .filter(
+            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250))
+        )
         .update(next_poll_at=now + timedelta(seconds=30), lease_expires=now + _lease(30))
     )
     if not claimed:
@@ -345,7 +367,12 @@ def _download_and_store(job_id: int, *, url: str = "", image: bytes | None = Non
     try:
         processed = process_generated(image)
     except ImageRejected as exc:
-        return _fail(job_id, [State.DOWNLOADING], code="bad_result", message=f"The provider's image {exc.reason}")
+        return _fail(
+            job_id,
+            [State.DOWNLOADING],
+            code="bad_result",
+            message=f"The provider's image {exc.reason}",
+        )
     return store_take(job, processed)
 
 
@@ -377,7 +404,11 @@ def store_take(job: GenerationJob, processed) -> Step:
             "Ask the operator to check the media folder (disk full or not writable).",
         )
     with transaction.atomic():
-        locked = GenerationJob.objects.select_for_update().filter(pk=job.pk, state=State.DOWNLOADING).first()
+        locked = (
+            GenerationJob.objects.select_for_update()
+            .filter(pk=job.pk, state=State.DOWNLOADING)
+            .first()
+        )
         if locked is None:
             transaction.on_commit(lambda: delete_files(take))
             return DONE
@@ -408,7 +439,9 @@ def jobs_sweep(now=None) -> list[Step]:
         Q(lease_expires__lt=now) | Q(lease_expires__isnull=True)
     )
     for job in stale.order_by("created", "id")[:500]:
-        mine = GenerationJob.objects.filter(pk=job.pk, state=job.state, lease_expires=job.lease_expires)
+        mine = GenerationJob.objects.filter(
+            pk=job.pk, state=job.state, lease_expires=job.lease_expires
+        )
         if job.state == State.QUEUED or not registry.is_paid(job.backend):
             # Not sent, or free and deterministic to redo: start again.
             if mine.update(state=State.QUEUED, lease_expires=now + _lease(), next_poll_at=None):

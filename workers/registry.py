@@ -39,7 +39,9 @@ def get_backend(name: str, model: str = "") -> Backend:
         from workers.backends.bfl import BFLBackend
 
         return BFLBackend.from_settings(model or settings.BFL_MODEL)
-    raise LookupError(f"Unknown generation backend “{name}”: use one of {', '.join(configured_backends())}.")
+    raise LookupError(
+        f"Unknown generation backend “{name}”: use one of {', '.join(configured_backends())}."
+    )
 
 
 def capabilities(name: str, model: str = "") -> Capabilities:

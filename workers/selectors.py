@@ -25,7 +25,9 @@ def _reader(name: str) -> Callable[[], bytes]:
 
 
 def image_spec(image: StoredImage, *, view: str = "", label: str = "") -> ImageSpec:
-    return ImageSpec(id=image.pk, sha256=image.sha256, view=view, label=label, load=_reader(image.file.name))
+    return ImageSpec(
+        id=image.pk, sha256=image.sha256, view=view, label=label, load=_reader(image.file.name)
+    )
 
 
 def default_seed(panel: Panel) -> int:
@@ -76,7 +78,8 @@ def panel_spec(
             for im in LocationImage.objects.filter(location_id=panel.location_id).order_by("id")
         )
     style_images = tuple(
-        image_spec(im, label=im.label) for im in StyleImage.objects.filter(project=project).order_by("id")
+        image_spec(im, label=im.label)
+        for im in StyleImage.objects.filter(project=project).order_by("id")
     )
     previous = None
     if panel.continue_previous and panel.position > 0:
@@ -115,7 +118,9 @@ def project_spend(project: Project) -> Decimal:
         pending=Coalesce(
             Sum(
                 "estimated_cost",
-                filter=Q(cost__isnull=True, state__in=[*GenerationJob.ACTIVE_STATES, "needs_review"]),
+                filter=Q(
+                    cost__isnull=True, state__in=[*GenerationJob.ACTIVE_STATES, "needs_review"]
+                ),
             ),
             Decimal("0"),
         ),
@@ -133,7 +138,9 @@ def active_jobs_for_board(board: Board) -> QuerySet[GenerationJob]:
 def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
     """The newest job of each panel of a board, in one query."""
     latest: dict[int, GenerationJob] = {}
-    for job in GenerationJob.objects.filter(panel__board=board).order_by("panel_id", "-created", "-id"):
+    for job in GenerationJob.objects.filter(panel__board=board).order_by(
+        "panel_id", "-created", "-id"
+    ):
         latest.setdefault(job.panel_id, job)
     return latest
 

@@ -53,7 +53,11 @@ def _backend_for(project: Project, backend: str | None) -> tuple[str, str]:
             f"The “{name}” backend is not configured on this studio; "
             f"available: {', '.join(registry.configured_backends())}."
         )
-    model = project.model if (project.backend == name and project.model) else registry.default_model(name)
+    model = (
+        project.model
+        if (project.backend == name and project.model)
+        else registry.default_model(name)
+    )
     return name, model
 
 
@@ -126,7 +130,9 @@ def jobs_request(
                     )
                     outcome.reused.append(panel)
                     continue
-            estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(Decimal("0.01"))
+            estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(
+                Decimal("0.01")
+            )
             if project.spending_cap is not None and spent + estimate > project.spending_cap:
                 outcome.refused.append(panel)
                 outcome.message = _cap_message(project, spent, estimate)
@@ -136,7 +142,9 @@ def jobs_request(
                     job = GenerationJob.objects.create(
                         project=project,
                         panel=panel,
-                        kind=GenerationJob.Kind.VARIATION if variation else GenerationJob.Kind.GENERATE,
+                        kind=GenerationJob.Kind.VARIATION
+                        if variation
+                        else GenerationJob.Kind.GENERATE,
                         backend=name,
                         model=model,
                         seed=compiled.seed,
@@ -156,7 +164,9 @@ def jobs_request(
     return outcome
 
 
-def job_request_edit(*, take: Take, instruction: str, user, backend: str | None = None) -> GenerationJob:
+def job_request_edit(
+    *, take: Take, instruction: str, user, backend: str | None = None
+) -> GenerationJob:
     """Queue an instruction edit of a take; the result becomes a child take."""
     instruction = " ".join(instruction.split())
     if not instruction:
@@ -196,7 +206,9 @@ def job_request_edit(*, take: Take, instruction: str, user, backend: str | None 
                     lease_expires=timezone.now() + _lease(),
                 )
         except IntegrityError:
-            raise ValidationError("This panel is already generating; wait for it to finish.") from None
+            raise ValidationError(
+                "This panel is already generating; wait for it to finish."
+            ) from None
         _enqueue_start(job.pk)
     return job
 
@@ -244,5 +256,8 @@ def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
             )
         panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
         return jobs_request(
-            panels=[panel], user=user, variation=job.kind == GenerationJob.Kind.VARIATION, backend=job.backend
+            panels=[panel],
+            user=user,
+            variation=job.kind == GenerationJob.Kind.VARIATION,
+            backend=job.backend,
         )

@@ -53,12 +53,16 @@ class Command(BaseCommand):
             for name, cmd in commands.items():
                 children[name] = subprocess.Popen(cmd, start_new_session=True)
             self.stdout.write(
-                self.style.SUCCESS(f"Castboard is running on http://{host}:{port}/ (Ctrl-C stops it)")
+                self.style.SUCCESS(
+                    f"Castboard is running on http://{host}:{port}/ (Ctrl-C stops it)"
+                )
             )
             while not stopping:
                 for name, child in children.items():
                     if child.poll() is not None:
-                        raise CommandError(f"The {name} process exited with status {child.returncode}.")
+                        raise CommandError(
+                            f"The {name} process exited with status {child.returncode}."
+                        )
                 time.sleep(0.5)
         finally:
             self._stop_all(children)

@@ -17,22 +17,116 @@ from characters.models import Character, Location
 from studio.models import Membership, Project
 
 DEMO_USERNAME = "demo"
-DEMO_PASSWORD = "castboard-demo"
+DEMO_PASSWORD = "castboard-demo"  # noqa: S105 - a public demo account, printed on purpose
 PROJECT_NAME = "Harbour Lights"
 SHEET_VIEWS = ("full_body", "face", "side")
 
 # (shot, angle, location, cast [(name, placement, expression)], action, dialogue, notes, duration)
 PANELS = [
-    ("ews", "high", "Harbour at dusk", [], "The harbour at dusk. Boats rock on a rising swell; the lighthouse blinks on the headland.", "", "Establishing shot. Wind picks up.", 4),
-    ("ws", "eye", "Harbour at dusk", [("Mara Voss", "left", "determined"), ("Tobias Kern", "right", "worried")], "Mara strides down the quay towards Tobias, who is coiling a rope by his boat.", "", "", 3),
-    ("ms", "eye", "Harbour at dusk", [("Tobias Kern", "center", "frowning")], "Tobias looks up at the darkening sky.", "TOBIAS: You're not taking her out tonight. Not in this.", "", 3),
-    ("mcu", "low", "Harbour at dusk", [("Mara Voss", "center", "jaw set")], "Mara pulls her coat tight against the wind.", "MARA: The Aurora's lamp went dark an hour ago. Someone has to go.", "", 3.5),
-    ("fs", "eye", "Harbour at dusk", [("Pip", "left", "out of breath"), ("Mara Voss", "right", "surprised")], "Pip runs up the pier in a yellow raincoat, boots splashing.", "PIP: Wait! I saw a light on the rocks!", "Pip enters frame left.", 2.5),
-    ("cu", "eye", "Harbour at dusk", [("Pip", "center", "wide-eyed")], "Close on Pip, pointing out to sea.", "PIP: There. By the old lighthouse.", "", 2),
-    ("ws", "overhead", "Cliff path", [("Mara Voss", "left", ""), ("Pip", "right", "")], "Mara and Pip climb the cliff path towards the lighthouse, lantern swinging.", "", "Time cut: later that night.", 4),
-    ("ms", "eye", "Lighthouse interior", [("Mara Voss", "left", "focused"), ("Tobias Kern", "right", "reluctant")], "Inside the lamp room, Tobias holds the lantern while Mara checks the dead lamp.", "MARA: The wick's been cut.", "", 3),
-    ("ecu", "eye", "Lighthouse interior", [("Tobias Kern", "center", "guilty")], "Tobias's eyes dart away.", "", "Hold on the silence.", 2),
-    ("ws", "low", "Lighthouse interior", [("Pip", "center", "triumphant"), ("Mara Voss", "left", "relieved"), ("Tobias Kern", "right", "smiling")], "The lamp flares back to life; beams sweep across the three of them.", "PIP: We did it!", "End of scene.", 4),
+    (
+        "ews",
+        "high",
+        "Harbour at dusk",
+        [],
+        "The harbour at dusk. Boats rock on a rising swell; the lighthouse blinks on the headland.",
+        "",
+        "Establishing shot. Wind picks up.",
+        4,
+    ),
+    (
+        "ws",
+        "eye",
+        "Harbour at dusk",
+        [("Mara Voss", "left", "determined"), ("Tobias Kern", "right", "worried")],
+        "Mara strides down the quay towards Tobias, who is coiling a rope by his boat.",
+        "",
+        "",
+        3,
+    ),
+    (
+        "ms",
+        "eye",
+        "Harbour at dusk",
+        [("Tobias Kern", "center", "frowning")],
+        "Tobias looks up at the darkening sky.",
+        "TOBIAS: You're not taking her out tonight. Not in this.",
+        "",
+        3,
+    ),
+    (
+        "mcu",
+        "low",
+        "Harbour at dusk",
+        [("Mara Voss", "center", "jaw set")],
+        "Mara pulls her coat tight against the wind.",
+        "MARA: The Aurora's lamp went dark an hour ago. Someone has to go.",
+        "",
+        3.5,
+    ),
+    (
+        "fs",
+        "eye",
+        "Harbour at dusk",
+        [("Pip", "left", "out of breath"), ("Mara Voss", "right", "surprised")],
+        "Pip runs up the pier in a yellow raincoat, boots splashing.",
+        "PIP: Wait! I saw a light on the rocks!",
+        "Pip enters frame left.",
+        2.5,
+    ),
+    (
+        "cu",
+        "eye",
+        "Harbour at dusk",
+        [("Pip", "center", "wide-eyed")],
+        "Close on Pip, pointing out to sea.",
+        "PIP: There. By the old lighthouse.",
+        "",
+        2,
+    ),
+    (
+        "ws",
+        "overhead",
+        "Cliff path",
+        [("Mara Voss", "left", ""), ("Pip", "right", "")],
+        "Mara and Pip climb the cliff path towards the lighthouse, lantern swinging.",
+        "",
+        "Time cut: later that night.",
+        4,
+    ),
+    (
+        "ms",
+        "eye",
+        "Lighthouse interior",
+        [("Mara Voss", "left", "focused"), ("Tobias Kern", "right", "reluctant")],
+        "Inside the lamp room, Tobias holds the lantern while Mara checks the dead lamp.",
+        "MARA: The wick's been cut.",
+        "",
+        3,
+    ),
+    (
+        "ecu",
+        "eye",
+        "Lighthouse interior",
+        [("Tobias Kern", "center", "guilty")],
+        "Tobias's eyes dart away.",
+        "",
+        "Hold on the silence.",
+        2,
+    ),
+    (
+        "ws",
+        "low",
+        "Lighthouse interior",
+        [
+            ("Pip", "center", "triumphant"),
+            ("Mara Voss", "left", "relieved"),
+            ("Tobias Kern", "right", "smiling"),
+        ],
+        "The lamp flares back to life; beams sweep across the three of them.",
+        "PIP: We did it!",
+        "End of scene.",
+        4,
+    ),
 ]
 
 
@@ -61,7 +155,11 @@ class Command(BaseCommand):
             )
         )
         if not settings.DEBUG:
-            self.stdout.write(self.style.WARNING("This demo account has a public password: remove it in production."))
+            self.stdout.write(
+                self.style.WARNING(
+                    "This demo account has a public password: remove it in production."
+                )
+            )
 
     def _create_project(self, user) -> Project:
         from studio.services import project_create
@@ -97,9 +195,12 @@ class Command(BaseCommand):
                 bible.reference_images_add(sheet=sheet, items=items)
 
         for demo in demo_art.DEMO_LOCATIONS:
-            location = bible.location_create(project=project, name=demo.name, description=demo.description)
+            location = bible.location_create(
+                project=project, name=demo.name, description=demo.description
+            )
             bible.location_images_add(
-                location=location, items=[_item(f"{demo.name}.png", demo_art.location_image(demo.name))]
+                location=location,
+                items=[_item(f"{demo.name}.png", demo_art.location_image(demo.name))],
             )
 
         board = board_services.board_create(

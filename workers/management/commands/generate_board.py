@@ -17,16 +17,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("board_id", type=int)
-        parser.add_argument("--backend", help="backend name (default: the project's, else STUDIO_BACKEND)")
+        parser.add_argument(
+            "--backend", help="backend name (default: the project's, else STUDIO_BACKEND)"
+        )
         parser.add_argument("--variation", action="store_true", help="new seeds: never reuse takes")
         parser.add_argument("--wait", action="store_true", help="wait until every panel is done")
-        parser.add_argument("--timeout", type=float, default=600.0, help="seconds to wait (default 600)")
+        parser.add_argument(
+            "--timeout", type=float, default=600.0, help="seconds to wait (default 600)"
+        )
 
     def handle(self, *args, board_id, backend, variation, wait, timeout, **options):
         board = Board.objects.select_related("project").filter(pk=board_id).first()
         if board is None:
             raise CommandError(f"No board with id {board_id}.")
-        panels = list(Panel.objects.filter(board=board).select_related("board__project").order_by("position"))
+        panels = list(
+            Panel.objects.filter(board=board).select_related("board__project").order_by("position")
+        )
         if not panels:
             raise CommandError(f"Board {board_id} (“{board.name}”) has no panels.")
         try:
@@ -55,9 +61,15 @@ class Command(BaseCommand):
             elif job.state == GenerationJob.State.SUCCEEDED:
                 line = f"done (take {job.take_id})"
             elif job.is_active:
-                line, failed = f"still {job.get_state_display().lower()} (timed out waiting)", failed + 1
+                line, failed = (
+                    f"still {job.get_state_display().lower()} (timed out waiting)",
+                    failed + 1,
+                )
             else:
-                line, failed = f"{job.get_state_display().lower()}: {job.error_message or job.error_code}", failed + 1
+                line, failed = (
+                    f"{job.get_state_display().lower()}: {job.error_message or job.error_code}",
+                    failed + 1,
+                )
             self.stdout.write(f"  panel {panel.number:>3}: {line}")
         self.stdout.write(f"{len(panels) - failed} of {len(panels)} panels ready, {failed} failed.")
         if failed:
@@ -68,5 +80,6 @@ class Command(BaseCommand):
         from django.db.models import Q
 
         return GenerationJob.objects.filter(
-            Q(pk__in=job_ids) | Q(panel_id__in=busy_panel_ids, state__in=GenerationJob.ACTIVE_STATES)
+            Q(pk__in=job_ids)
+            | Q(panel_id__in=busy_panel_ids, state__in=GenerationJob.ACTIVE_STATES)
         ).order_by("created")

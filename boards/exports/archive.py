@@ -1,0 +1,120 @@
+"""render_zip: the selected images named by shot, with a CSV and a JSON manifest."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import re
+import zipfile
+from typing import Any, BinaryIO
+
+from .document import ExportBoard, ExportPanel, require_panels
+
+FIELDS = (
+    "file",
+    "shot",
+    "position",
+    "action",
+    "dialogue",
+    "notes",
+    "shot_type",
+    "camera_angle",
+    "duration_s",
+    "location",
+    "cast",
+    "image_sha256",
+)
+_SHOT = re.compile(r"^(\d+)(.*)$")
+_UNSAFE = re.compile(r"[^A-Za-z0-9_-]+")
+
+
+def shot_filename_stem(shot: str) -> str:
+    """shot-001 for shot "1", shot-002A for "2A"; anything else made filename-safe."""
+    match = _SHOT.match(shot.strip())
+    if match:
+        number, rest = match.groups()
+        stem = f"{int(number):03d}{_UNSAFE.sub('-', rest).strip('-')}"
+    else:
+        stem = _UNSAFE.sub("-", shot).strip("-") or "unnumbered"
+    return f"shot-{stem}"
+
+
+def _extension(path: str) -> str:
+    ext = os.path.splitext(path)[1].lower()
+    return ext if re.fullmatch(r"\.[a-z0-9]{1,5}", ext) else ".img"
+
+
+def _record(panel: ExportPanel, file: str) -> dict[str, Any]:
+    return {
+        "file": file,
+        "shot": panel.shot,
+        "position": panel.position,
+        "action": panel.action,
+        "dialogue": panel.dialogue,
+        "notes": panel.notes,
+        "shot_type": panel.shot_type,
+        "camera_angle": panel.camera_angle,
+        "duration_s": panel.duration_s,
+        "location": panel.location,
+        "cast": list(panel.cast),
+        "image_sha256": panel.image_sha256 or "",
+        "extra": dict(panel.extra),
+    }
+
+
+def render_zip(board: ExportBoard, out: BinaryIO) -> None:
+    """Write a ZIP of the selected images, manifest.csv and manifest.json to out.
+
+    Images are copied byte for byte from disk (stored, not recompressed).
+    Panels without an image, or whose file is missing, appear in both
+    manifests with an empty file name. Raises EmptyBoardError for an empty board.
+    """
+    require_panels(board)
+    records = []
+    used: set[str] = set()
+    with zipfile.ZipFile(out, "w") as zf:
+        for panel in board.panels:
+            name = ""
+            if panel.image_path and os.path.isfile(panel.image_path):
+                name = _unique(shot_filename_stem(panel.shot), _extension(panel.image_path), used)
+                zf.write(panel.image_path, name, compress_type=zipfile.ZIP_STORED)
+            records.append(_record(panel, name))
+        zf.writestr("manifest.json", _json(board, records), compress_type=zipfile.ZIP_DEFLATED)
+        zf.writestr("manifest.csv", _csv(records), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _unique(stem: str, ext: str, used: set[str]) -> str:
+    name, n = f"{stem}{ext}", 2
+    while name.lower() in used:
+        name, n = f"{stem}-{n}{ext}", n + 1
+    used.add(name.lower())
+    return name
+
+
+def _json(board: ExportBoard, records: list[dict[str, Any]]) -> str:
+    doc = {
+        "project": board.project,
+        "board": board.board,
+        "kind": board.kind,
+        "aspect_ratio": board.aspect_ratio,
+        "aspect_label": board.aspect_label,
+        "date": board.date.isoformat(),
+        "panels": records,
+    }
+    return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
+
+
+def _csv(records: list[dict[str, Any]]) -> bytes:
+    extra_keys = sorted({key for r in records for key in r["extra"]})
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([*FIELDS, *(f"extra.{key}" for key in extra_keys)])
+    for r in records:
+        row = [r[name] for name in FIELDS]
+        row[FIELDS.index("cast")] = "; ".join(r["cast"])
+        row[FIELDS.index("duration_s")] = "" if r["duration_s"] is None else r["duration_s"]
+        writer.writerow([*row, *(r["extra"].get(key, "") for key in extra_keys)])
+    # The byte-order mark makes Excel read the file as UTF-8 instead of mangling accents.
+    return buffer.getvalue().encode("utf-8-sig")

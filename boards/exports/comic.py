@@ -1,0 +1,189 @@
+"""Comic pages: panel frames on a grid with gutters, captions and dialogue in boxes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .document import ExportPanel
+from .drawing import (
+    CAPTION_FILL,
+    FRAME,
+    MUTED,
+    RenderContext,
+    draw_chrome,
+    draw_fitted,
+    draw_picture,
+    draw_single_line,
+)
+from .layouts import Rect, fit_aspect
+from .notes import NoteEntry
+from .textfit import FittedText, fit_text, text_width
+
+GUTTER = 12.0
+BOX_INSET = 6.0
+BOX_PAD = 4.0
+BOX_MAX_SHARE = 0.4  # a box may cover at most this much of the frame's height
+TAG_W = 26.0
+
+
+def comic_frames(body: Rect, rows: tuple[int, ...], aspect: float) -> list[Rect]:
+    """Frames in reading order with even gutters.
+
+    Rows take the height their frames need at the board's aspect ratio; if the
+    page is taller than that, the block is centred vertically, and if it is
+    shorter, every row shrinks alike and frames centre in their row.
+    """
+    natural = []
+    for count in rows:
+        cell_w = (body.w - GUTTER * (count - 1)) / count
+        natural.append(cell_w / aspect)
+    available = body.h - GUTTER * (len(rows) - 1)
+    scale = min(1.0, available / sum(natural))
+    heights = [h * scale for h in natural]
+    block_h = sum(heights) + GUTTER * (len(rows) - 1)
+    top = body.top - (body.h - block_h) / 2
+    frames = []
+    for count, h in zip(rows, heights, strict=True):
+        cell_w = (body.w - GUTTER * (count - 1)) / count
+        row_frames = [
+            fit_aspect(Rect(body.x + c * (cell_w + GUTTER), top - h, cell_w, h), aspect)
+            for c in range(count)
+        ]
+        # Keep gutters even when frames are narrower than their cells.
+        used = sum(f.w for f in row_frames) + GUTTER * (count - 1)
+        x = body.x + (body.w - used) / 2
+        for f in row_frames:
+            frames.append(Rect(x, f.y, f.w, f.h))
+            x += f.w + GUTTER
+        top -= h + GUTTER
+    return frames
+
+
+@dataclass
+class _Frame:
+    panel: ExportPanel
+    rect: Rect
+    caption: _Box | None
+    dialogue: _Box | None
+    note: NoteEntry | None
+
+
+@dataclass
+class ComicPage:
+    """One comic page, planned."""
+
+    frames: list[_Frame]
+
+    def draw(self, ctx: RenderContext, page_no: int) -> None:
+        draw_chrome(ctx, page_no)
+        for frame in self.frames:
+            panel, r = frame.panel, frame.rect
+            draw_picture(ctx, r, panel.image_path, panel.image_sha256, border=1.4)
+            page = frame.note.notes_page if frame.note else 0
+            self._tag(ctx, frame)
+            if frame.caption is not None:
+                x, top = r.x + BOX_INSET, r.top - BOX_INSET
+                _draw_box(ctx, frame.caption, x, top, page, caption=True)
+            if frame.dialogue is not None:
+                box = frame.dialogue
+                x = r.x + (r.w - box.width(page)) / 2
+                _draw_box(ctx, box, x, r.y + BOX_INSET + box.height, page, caption=False)
+            ctx.progress()
+
+    def _tag(self, ctx: RenderContext, frame: _Frame) -> None:
+        c, r = ctx.canvas, frame.rect
+        c.saveState()
+        c.setFillColorRGB(1, 1, 1)
+        c.setStrokeColorRGB(*FRAME)
+        c.setLineWidth(0.5)
+        c.rect(r.right - TAG_W - 3, r.top - 13, TAG_W, 10, stroke=1, fill=1)
+        draw_single_line(
+            c,
+            ctx.clean(frame.panel.shot, "bold"),
+            ctx.fonts.bold,
+            6.5,
+            r.right - TAG_W - 2,
+            r.top - 10.5,
+            TAG_W - 2,
+            color=MUTED,
+            align="center",
+        )
+        c.restoreState()
+
+
+@dataclass(frozen=True)
+class _Box:
+    """Fitted text plus the width it was fitted to; the box shrinks to its text."""
+
+    fitted: FittedText
+    max_w: float
+
+    def width(self, page: int) -> float:
+        widest = self.fitted.widest
+        marker = self.fitted.marker(page, self.max_w)
+        if marker is not None:
+            widest = max(widest, text_width(marker.text, marker.font) * marker.size)
+        return min(widest, self.max_w) + 2 * BOX_PAD
+
+    @property
+    def height(self) -> float:
+        return self.fitted.height + 2 * BOX_PAD
+
+
+def _draw_box(
+    ctx: RenderContext, box: _Box, x: float, top: float, page: int, *, caption: bool
+) -> None:
+    c = ctx.canvas
+    w, h = box.width(page), box.height
+    c.saveState()
+    c.setFillColorRGB(*(CAPTION_FILL if caption else (1, 1, 1)))
+    c.setStrokeColorRGB(*FRAME)
+    c.setLineWidth(0.6)
+    if caption:
+        c.rect(x, top - h, w, h, stroke=1, fill=1)
+    else:
+        c.roundRect(x, top - h, w, h, 4, stroke=1, fill=1)
+    c.restoreState()
+    draw_fitted(c, box.fitted, x + BOX_PAD, top - BOX_PAD, box.max_w, page)
+
+
+def _fit_box(ctx: RenderContext, text: str, role: str, width: float, height: float) -> _Box:
+    fitted = fit_text(
+        [ctx.block(text, role)],
+        width,
+        height,
+        max_size=ctx.layout.text_size,
+        marker_font=ctx.fonts.italic,
+    )
+    return _Box(fitted, width)
+
+
+def plan_comic(ctx: RenderContext, first_page_no: int) -> tuple[list[ComicPage], list[NoteEntry]]:
+    """Cut the panels into comic pages and fit every caption and dialogue box."""
+    rects = comic_frames(ctx.geometry.body, ctx.layout.rows, ctx.board.aspect_ratio)
+    panels = ctx.board.panels
+    per_page = ctx.layout.per_page
+    pages, notes = [], []
+    for start in range(0, len(panels), per_page):
+        page_no = first_page_no + len(pages)
+        frames = []
+        for panel, r in zip(panels[start : start + per_page], rects, strict=False):
+            max_w = r.w - 2 * BOX_INSET - 2 * BOX_PAD
+            box_h = r.h * BOX_MAX_SHARE - 2 * BOX_PAD
+            caption = dialogue = None
+            if panel.notes.strip():
+                # Leave the corner free for the shot tag.
+                caption = _fit_box(ctx, panel.notes, "italic", max_w - TAG_W - 4, box_h)
+            if panel.dialogue.strip():
+                dialogue = _fit_box(ctx, panel.dialogue, "bold", max_w, box_h)
+            note = None
+            if any(b is not None and b.fitted.overflow for b in (caption, dialogue)):
+                note = NoteEntry(
+                    f"Panel {panel.shot}",
+                    page_no,
+                    (("Caption", panel.notes), ("Dialogue", panel.dialogue)),
+                )
+                notes.append(note)
+            frames.append(_Frame(panel, r, caption, dialogue, note))
+        pages.append(ComicPage(frames))
+    return pages, notes

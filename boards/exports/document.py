@@ -1,0 +1,99 @@
+"""Plain input types for board exports.
+
+The renderers never touch Django models: an adapter builds these frozen
+records from the database, which keeps rendering testable without one and
+lets a background task hand a finished snapshot to the renderer.
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass, field
+from typing import Literal
+
+BoardKind = Literal["storyboard", "comic"]
+Paper = Literal["a4", "letter"]
+Orientation = Literal["portrait", "landscape"]
+
+EMPTY_BOARD_MESSAGE = "This board has no panels yet: add panels before exporting."
+
+
+class EmptyBoardError(ValueError):
+    """Raised when a board without panels is exported."""
+
+    def __init__(self, message: str = EMPTY_BOARD_MESSAGE) -> None:
+        super().__init__(message)
+
+
+@dataclass(frozen=True)
+class ExportPanel:
+    """One panel as printed: texts, display labels and the selected take's image file."""
+
+    shot: str
+    position: int
+    action: str = ""
+    dialogue: str = ""
+    notes: str = ""
+    shot_type: str = ""
+    camera_angle: str = ""
+    duration_s: float | None = None
+    location: str = ""
+    cast: tuple[str, ...] = ()
+    image_path: str | None = None
+    image_sha256: str | None = None
+    # Anything else the manifest should carry (take id, seed, backend...).
+    extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class ExportCastMember:
+    """A character for the cast sheet: canonical appearance text and reference images."""
+
+    name: str
+    appearance: str = ""
+    image_paths: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ExportBoard:
+    """A snapshot of a board, its panels in order and the cast that appears in it."""
+
+    project: str
+    board: str
+    kind: BoardKind
+    aspect_ratio: float
+    aspect_label: str
+    date: datetime.date
+    panels: tuple[ExportPanel, ...]
+    cast: tuple[ExportCastMember, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.kind not in ("storyboard", "comic"):
+            raise ValueError(f"Unknown board kind {self.kind!r}.")
+        if not self.aspect_ratio > 0:
+            raise ValueError("The aspect ratio must be a positive number (width / height).")
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """What the person asked for on the export form."""
+
+    layout: str = "3x2"
+    paper: Paper = "a4"
+    orientation: Orientation = "landscape"
+    cover: bool = False
+    cast_sheet: bool = False
+
+    def __post_init__(self) -> None:
+        if self.paper not in ("a4", "letter"):
+            raise ValueError(f"Unknown paper size {self.paper!r}: use 'a4' or 'letter'.")
+        if self.orientation not in ("portrait", "landscape"):
+            raise ValueError(
+                f"Unknown orientation {self.orientation!r}: use 'portrait' or 'landscape'."
+            )
+
+
+def require_panels(board: ExportBoard) -> None:
+    """Refuse to export a board that has nothing to print."""
+    if not board.panels:
+        raise EmptyBoardError()

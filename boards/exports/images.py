@@ -1,0 +1,159 @@
+"""Preparing panel images for the PDF: at most 300 dpi, JPEG-compressed once.
+
+Each image is opened, placed (letterboxed) in its box, downscaled to what
+300 dpi needs at the printed size and encoded once as JPEG. A JPEG that is
+already small enough and needs no rotation is embedded byte for byte. Only one
+decoded image is alive at a time; the compressed bytes go straight into the
+PDF, and an image printed twice at the same size is embedded once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import math
+import os
+from dataclasses import dataclass
+
+from PIL import Image, ImageOps
+from reportlab.lib.utils import ImageReader
+
+from .layouts import Rect, fit_aspect
+
+MAX_DPI = 300
+JPEG_QUALITY = 85
+_EXIF_ORIENTATION = 0x0112
+
+
+class _EncodedJpeg(ImageReader):
+    """An ImageReader over JPEG bytes that never decodes them.
+
+    Canvas.drawImage names an XObject by hashing getRGBData(), which for a
+    stock ImageReader means decoding every image just to name it. We name it
+    by a fingerprint instead, which also lets a repeat use skip loading: when
+    the name is already registered, ReportLab never asks for the bytes.
+    """
+
+    def __init__(self, fingerprint: bytes, size: tuple[int, int], data: bytes | None) -> None:
+        # Deliberately not calling ImageReader.__init__: it would open the bytes with PIL.
+        self._fingerprint = fingerprint
+        self._size = size
+        self._bytes = data
+        self._dataA = None
+        self.fileName = f"castboard-{fingerprint.hex()[:16]}"
+
+    def getRGBData(self) -> bytes:
+        return self._fingerprint
+
+    def getSize(self) -> tuple[int, int]:
+        return self._size
+
+    def jpeg_fh(self) -> io.BytesIO:
+        if self._bytes is None:
+            raise RuntimeError("Image bytes requested for an image that was not loaded.")
+        return io.BytesIO(self._bytes)
+
+    def getTransparent(self) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class PlacedImage:
+    """An image ready to draw: where it goes and the reader holding its bytes."""
+
+    reader: ImageReader
+    rect: Rect
+    pixels: tuple[int, int]
+
+
+def target_pixels(src: tuple[int, int], rect: Rect, dpi: int = MAX_DPI) -> tuple[int, int]:
+    """The pixel size to embed: the source size, capped by dpi at the printed size."""
+    cap_w = math.ceil(rect.w / 72 * dpi)
+    cap_h = math.ceil(rect.h / 72 * dpi)
+    scale = min(1.0, cap_w / src[0], cap_h / src[1])
+    if scale >= 1.0:
+        return src
+    return max(1, math.floor(src[0] * scale)), max(1, math.floor(src[1] * scale))
+
+
+class ImageEmbedder:
+    """Places images for one document, remembering which ones are already embedded."""
+
+    def __init__(self, *, dpi: int = MAX_DPI, quality: int = JPEG_QUALITY) -> None:
+        self.dpi = dpi
+        self.quality = quality
+        self._embedded: set[bytes] = set()
+
+    def place(self, path: str, box: Rect, *, sha256: str | None = None) -> PlacedImage | None:
+        """Fit the image at path into box; None if the file is missing or unreadable."""
+        try:
+            with Image.open(path) as img:
+                return self._place(img, path, box, sha256)
+        except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
+            return None
+
+    def _place(self, img: Image.Image, path: str, box: Rect, sha256: str | None) -> PlacedImage:
+        orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+        src = img.size if orientation not in (5, 6, 7, 8) else (img.size[1], img.size[0])
+        rect = fit_aspect(box, src[0] / src[1])
+        pixels = target_pixels(src, rect, self.dpi)
+        fingerprint = self._fingerprint(path, sha256, pixels)
+        if fingerprint in self._embedded:
+            return PlacedImage(_EncodedJpeg(fingerprint, pixels, None), rect, pixels)
+        if _can_pass_through(img, orientation, src, pixels):
+            with open(path, "rb") as fh:
+                data = fh.read()
+        else:
+            data = self._encode(img, pixels)
+        self._embedded.add(fingerprint)
+        return PlacedImage(_EncodedJpeg(fingerprint, pixels, data), rect, pixels)
+
+    def _fingerprint(self, path: str, sha256: str | None, pixels: tuple[int, int]) -> bytes:
+        if sha256:
+            source = sha256
+        else:
+            st = os.stat(path)
+            source = f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+        return hashlib.sha256(f"{source}@{pixels[0]}x{pixels[1]}".encode()).digest()
+
+    def _encode(self, img: Image.Image, pixels: tuple[int, int]) -> bytes:
+        if img.format == "JPEG":
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far less memory and time.
+            img.draft("RGB", _unrotated(pixels, img))
+        img = ImageOps.exif_transpose(img)
+        img = _flatten(img)
+        if img.size != pixels:
+            # Bicubic is visually on par with Lanczos at print size and twice as
+            # fast; reducing_gap box-reduces very large sources first.
+            img = img.resize(pixels, Image.Resampling.BICUBIC, reducing_gap=2.0)
+        out = io.BytesIO()
+        img.save(out, "JPEG", quality=self.quality, optimize=True)
+        return out.getvalue()
+
+
+def _unrotated(pixels: tuple[int, int], img: Image.Image) -> tuple[int, int]:
+    orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
+    return (pixels[1], pixels[0]) if orientation in (5, 6, 7, 8) else pixels
+
+
+def _can_pass_through(
+    img: Image.Image, orientation: int, src: tuple[int, int], pixels: tuple[int, int]
+) -> bool:
+    # PDF viewers ignore EXIF rotation and handle CMYK JPEGs inconsistently.
+    return img.format == "JPEG" and img.mode in ("RGB", "L") and orientation == 1 and src == pixels
+
+
+def _flatten(img: Image.Image) -> Image.Image:
+    """RGB or greyscale on white: JPEG has no transparency."""
+    if img.mode in ("RGB", "L"):
+        return img
+    if img.mode == "P" and "transparency" in img.info:
+        img = img.convert("RGBA")
+    if img.mode in ("RGBA", "LA", "PA", "RGBa", "La"):
+        rgba = img.convert("RGBA")
+        background = Image.new("RGB", rgba.size, (255, 255, 255))
+        background.paste(rgba, mask=rgba.getchannel("A"))
+        return background
+    if img.mode in ("I;16", "I", "F"):
+        return ImageOps.autocontrast(img.convert("L"))
+    return img.convert("RGB")

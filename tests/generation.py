@@ -1,0 +1,104 @@
+"""Helpers for generation tests: a board with a cast, and a synchronous job driver."""
+
+from __future__ import annotations
+
+import io
+import time
+from collections import deque
+
+from PIL import Image
+
+from boards.models import Board
+from boards.services import CastEntry, panel_create, panel_set_cast
+from characters.services import (
+    UploadItem,
+    character_create,
+    location_create,
+    location_images_add,
+    reference_images_add,
+)
+from workers import pipeline
+from workers.models import GenerationJob
+
+
+def png(colour, size=(96, 128)) -> bytes:
+    buf = io.BytesIO()
+    image = Image.new("RGB", size, (235, 235, 235))
+    image.paste(
+        Image.new("RGB", (size[0] // 2, size[1] * 3 // 4), colour), (size[0] // 4, size[1] // 8)
+    )
+    image.save(buf, "PNG")
+    return buf.getvalue()
+
+
+def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:
+    """A board whose panels each cast distinct characters with their own reference images."""
+    colours = [(200, 40, 40), (40, 160, 60), (230, 200, 40), (60, 80, 200)]
+    characters = []
+    for i, colour in enumerate(colours[: max(1, cast_per_panel)]):
+        character = character_create(
+            project=project, name=f"Hero {i}", appearance=f"hero number {i}"
+        )
+        sheet = character.sheets.get()
+        reference_images_add(
+            sheet=sheet,
+            items=[
+                UploadItem(f"h{i}-face.png", io.BytesIO(png(colour, (96, 96))), view="face"),
+                UploadItem(f"h{i}-body.png", io.BytesIO(png(colour)), view="full_body"),
+            ],
+        )
+        characters.append(character)
+    location = location_create(project=project, name="Quay")
+    location_images_add(
+        location=location, items=[UploadItem("quay.png", io.BytesIO(png((90, 90, 140), (160, 90))))]
+    )
+    board = Board.objects.create(project=project, name="Test board")
+    for n in range(panels):
+        panel = panel_create(
+            board=board, action=f"Panel {n} action", shot_type="ms", location=location
+        )
+        panel_set_cast(
+            panel=panel,
+            entries=[CastEntry(c.pk, None, "left") for c in characters[:cast_per_panel]],
+        )
+    return board
+
+
+class Driver:
+    """Runs pipeline steps in this process, honouring countdowns, until jobs settle.
+
+    Stands in for Celery in unit tests: `start_job.delay` / `apply_async`
+    are routed here by the `driver` fixture.
+    """
+
+    def __init__(self):
+        self.queue: deque[pipeline.Step] = deque()
+
+    def send(self, step: pipeline.Step) -> None:
+        self.queue.append(step)
+
+    def run(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        timers: list[tuple[float, pipeline.Step]] = []
+        while time.monotonic() < deadline:
+            now = time.monotonic()
+            while self.queue:
+                step = self.queue.popleft()
+                timers.append((now + step.countdown, step))
+            if not timers:
+                return
+            timers.sort(key=lambda t: t[0])
+            due, step = timers.pop(0)
+            if due > now:
+                time.sleep(due - now)
+            run = pipeline.job_start if step.task == "start" else pipeline.job_poll
+            nxt = run(step.job_id)
+            if nxt.task:
+                self.queue.append(nxt)
+        raise AssertionError("jobs did not settle in time")
+
+
+def states(job_ids) -> list[str]:
+    return list(
+        GenerationJob.objects.filter(pk__in=job_ids).order_by("pk").values_list("state", flat=True)
+    )

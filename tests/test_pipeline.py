@@ -1,0 +1,302 @@
+"""The job pipeline against the fake provider over real HTTP (jobs driven in-process)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import pytest
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from boards.models import Panel, Take
+from tests.fakes.bfl_server import FakeBFL, FakeConfig
+from tests.generation import Driver, make_board
+from workers import pipeline, tasks
+from workers.models import GenerationJob
+from workers.services import job_cancel, job_request_edit, job_retry, jobs_request
+
+pytestmark = pytest.mark.django_db(transaction=True)
+State = GenerationJob.State
+
+
+@pytest.fixture
+def fake():
+    with FakeBFL(FakeConfig(latency_s=0.05)) as server:
+        yield server
+
+
+@pytest.fixture
+def bfl(settings, fake):
+    settings.BFL_API_KEY = fake.config.api_key
+    settings.BFL_BASE_URL = fake.base_url
+    settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
+    settings.BFL_MODEL = "flux-2-pro"
+    settings.BFL_MAX_ACTIVE = 24
+    return fake
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    d = Driver()
+    monkeypatch.setattr(
+        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
+    )
+    monkeypatch.setattr(
+        tasks.start_job,
+        "apply_async",
+        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
+    )
+    monkeypatch.setattr(
+        tasks.poll_job,
+        "apply_async",
+        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
+    )
+    return d
+
+
+def panels_of(board):
+    return list(
+        Panel.objects.filter(board=board).select_related("board__project").order_by("position")
+    )
+
+
+def test_board_generates_with_each_panels_cast_references(team, bfl, driver):
+    board = make_board(team.project, panels=3, cast_per_panel=2)
+    outcome = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    assert len(outcome.jobs) == 3
+    driver.run()
+    jobs = GenerationJob.objects.filter(pk__in=[j.pk for j in outcome.jobs])
+    assert {j.state for j in jobs} == {State.SUCCEEDED}
+    assert len(bfl.submissions()) == 3
+    for job in jobs:
+        panel = Panel.objects.get(pk=job.panel_id)
+        assert panel.selected_take_id == job.take_id
+        take = job.take
+        sent = next(s for s in bfl.submissions() if s.body["prompt"] == take.prompt)
+        refs = [k for k in sent.body if k.startswith("input_image")]
+        cast_refs = [r for r in take.request["references"] if r["role"] == "cast"]
+        assert {r["character"] for r in cast_refs} == {"Hero 0", "Hero 1"}
+        assert len(refs) == len(take.request["references"])
+        assert take.cost is not None and take.cost > 0
+        assert take.width == sent.body["width"]
+
+
+def test_unchanged_panel_reuses_its_take_and_variation_pays_again(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    driver.run()
+    again = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    assert again.jobs == [] and len(again.reused) == 1
+    assert len(bfl.submissions()) == 1
+    variation = jobs_request(
+        panels=panels_of(board), user=team.editor, backend="bfl", variation=True
+    )
+    driver.run()
+    assert len(variation.jobs) == 1
+    assert len(bfl.submissions()) == 2
+    assert Take.objects.filter(panel__board=board).count() == 2
+
+
+def test_same_task_delivered_twice_submits_once(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.send(pipeline.Step("start", 0, job.pk))  # the duplicate delivery
+    driver.run()
+    assert len(bfl.submissions()) == 1
+    assert Take.objects.filter(panel__board=board).count() == 1
+
+
+def test_one_active_job_per_panel(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    first = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    second = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl", variation=True)
+    assert len(first.jobs) == 1 and second.jobs == [] and len(second.busy) == 1
+
+
+@pytest.mark.parametrize("where", ["request", "content"])
+def test_moderation_fails_with_its_reason_and_is_not_retried(team, bfl, driver, where):
+    bfl.config.moderate = where
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.error_code == "moderated"
+    assert job.error_message
+    assert len(bfl.submissions()) == 1
+
+
+def test_5xx_on_submit_needs_review_and_is_not_resubmitted(team, bfl, driver):
+    bfl.config.submit_fail_times = 1
+    bfl.config.submit_fail_after_record = True
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.NEEDS_REVIEW
+    assert "billed again" in job.error_message
+    assert len(bfl.submissions()) == 1
+
+
+def test_expired_sample_needs_review_without_second_submission(team, bfl, driver):
+    bfl.config.sample_ttl_s = 0.0
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.NEEDS_REVIEW and job.error_code == "result_unavailable"
+    assert len(bfl.submissions()) == 1
+
+
+def test_sample_on_a_host_not_allowed_is_refused(team, bfl, driver, settings):
+    settings.BFL_RESULT_HOSTS = ["delivery-eu1.bfl.ai"]
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.error_code == "result_refused"
+    assert bfl.downloads() == []
+    assert not Take.objects.exists()
+
+
+def test_429_is_retried_after_the_wait_and_completes(team, bfl, driver):
+    bfl.config.force_429 = 2
+    bfl.config.retry_after = "0.2"
+    board = make_board(team.project, panels=2)
+    outcome = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    driver.run()
+    assert {j.state for j in GenerationJob.objects.all()} == {State.SUCCEEDED}
+    assert bfl.count_429 == 2
+    assert len([s for s in bfl.submissions()]) == 4
+    assert len(outcome.jobs) == 2
+
+
+@pytest.mark.parametrize(("switch", "code"), [("auth", "auth"), ("credits", "out_of_credits")])
+def test_auth_and_credit_errors_fail_fast_with_an_operator_message(
+    team, bfl, driver, settings, switch, code
+):
+    if switch == "auth":
+        settings.BFL_API_KEY = "wrong-key"
+    else:
+        bfl.config.credits = 0
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.error_code == code
+    assert "wrong-key" not in job.error_message
+
+
+def test_in_flight_cap_is_never_exceeded(team, bfl, driver, settings):
+    settings.BFL_MAX_ACTIVE = 2
+    bfl.config.latency_s = 0.3
+    board = make_board(team.project, panels=6, cast_per_panel=1)
+    jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    driver.run()
+    assert {j.state for j in GenerationJob.objects.all()} == {State.SUCCEEDED}
+    assert bfl.max_in_flight_seen <= 2
+    assert bfl.count_429 == 0
+
+
+def test_spending_cap_refuses_jobs_past_it(team, bfl, driver):
+    team.project.spending_cap = Decimal("10")
+    team.project.save()
+    board = make_board(team.project, panels=4, cast_per_panel=1)
+    outcome = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    assert 0 < len(outcome.jobs) < 4
+    assert outcome.refused and "spending cap" in outcome.message
+    total = sum(j.estimated_cost for j in outcome.jobs)
+    assert total <= Decimal("10")
+
+
+def test_instruction_edit_sends_the_take_first_and_makes_a_child(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    driver.run()
+    take = Take.objects.get()
+    job = job_request_edit(take=take, instruction="make it night", user=team.editor, backend="bfl")
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED
+    child = job.take
+    assert child.parent_id == take.pk and child.kind == Take.Kind.EDITED
+    sent = bfl.submissions()[-1].body
+    with take.file.open("rb") as fh:
+        import base64
+
+        assert base64.b64decode(sent["input_image"]) == fh.read()
+    assert sent["prompt"].startswith("make it night")
+
+
+def test_empty_instruction_is_refused(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    driver.run()
+    with pytest.raises(ValidationError):
+        job_request_edit(
+            take=Take.objects.get(), instruction="   ", user=team.editor, backend="bfl"
+        )
+
+
+def test_cancel_and_retry(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    assert job_cancel(job=job)
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED and bfl.submissions() == []
+    bfl.config.submit_fail_times = 1
+    job2 = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job2.refresh_from_db()
+    assert job2.state == State.NEEDS_REVIEW
+    retried = job_retry(job=job2, user=team.editor)
+    driver.run()
+    job2.refresh_from_db()
+    assert job2.state == State.FAILED and job2.error_code == "retried"
+    assert retried.jobs[0].pk != job2.pk
+    assert GenerationJob.objects.get(pk=retried.jobs[0].pk).state == State.SUCCEEDED
+
+
+def test_sweeper_resumes_a_polling_job_from_its_task_id(team, bfl, driver):
+    bfl.config.latency_s = 0.2
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    step = pipeline.job_start(job.pk)  # submitted; the poll chain is "lost"
+    driver.queue.clear()
+    assert step.task == "poll"
+    GenerationJob.objects.filter(pk=job.pk).update(
+        lease_expires=timezone.now() - timedelta(seconds=1)
+    )
+    steps = pipeline.jobs_sweep()
+    assert [s.task for s in steps] == ["poll"]
+    for s in steps:
+        driver.send(s)
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED
+    assert len(bfl.submissions()) == 1
+
+
+def test_sweeper_marks_a_paid_job_lost_mid_submit_for_review(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.SUBMITTING)
+    GenerationJob.objects.filter(pk=job.pk).update(
+        lease_expires=timezone.now() - timedelta(seconds=1)
+    )
+    assert pipeline.jobs_sweep() == []
+    job.refresh_from_db()
+    assert job.state == State.NEEDS_REVIEW
+    assert bfl.submissions() == []
+
+
+def test_sketch_backend_generates_offline(team, driver):
+    board = make_board(team.project, panels=2)
+    outcome = jobs_request(panels=panels_of(board), user=team.editor)
+    driver.run()
+    assert {j.state for j in GenerationJob.objects.filter(pk__in=[j.pk for j in outcome.jobs])} == {
+        State.SUCCEEDED
+    }
+    take = Take.objects.first()
+    assert take.backend == "sketch" and take.width == 1024 and take.height == 576

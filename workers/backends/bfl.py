@@ -1,0 +1,493 @@
+"""The Black Forest Labs backend (FLUX.2 and FLUX.1 Kontext over the BFL API).
+
+Protocol facts live in reference/bfl-api.md. The part that costs money is
+`submit`: once the request may have left this machine, any doubt about its
+outcome becomes `OutcomeUnknown` so the pipeline never resubmits blindly.
+The API key travels only in the `x-key` header to the submit host and to
+polling hosts of the same provider; it is never put in a message.
+"""
+
+from __future__ import annotations
+
+import base64
+import ipaddress
+import math
+import time
+from email.utils import parsedate_to_datetime
+from fractions import Fraction
+from typing import Any, ClassVar
+
+import httpx
+
+from workers.backends.base import (
+    AuthError,
+    Capabilities,
+    GenerationRequest,
+    InvalidRequest,
+    Moderated,
+    OutcomeUnknown,
+    OutOfCredits,
+    PollResult,
+    ProviderFailed,
+    RateLimited,
+    Submission,
+    TransientError,
+)
+from workers.backends.download import fetch_limited
+
+FLUX2_MODELS = ("flux-2-pro", "flux-2-max", "flux-2-flex")
+KLEIN_MODELS = ("flux-2-klein-4b", "flux-2-klein-9b")
+KONTEXT_MODELS = ("flux-kontext-pro", "flux-kontext-max")
+MODELS = FLUX2_MODELS + KLEIN_MODELS + KONTEXT_MODELS
+
+# Provider limits (bfl-api.md). "4 MP" is not defined more precisely, so stay
+# under the smaller reading of it.
+MAX_OUTPUT_PIXELS = 4_000_000
+MIN_SIDE = 64
+SIDE_STEP = 16
+KONTEXT_MAX_ACTIVE = 6
+SAFETY_TOLERANCE = 2  # the highest value Kontext accepts together with an input image
+DEFAULT_RETRY_AFTER_S = 5.0
+MAX_RETRY_AFTER_S = 3600.0
+
+# Credits (1 credit = 1 US cent). Kontext is flat per image; FLUX.2 charges a
+# first megapixel plus each further megapixel of output and input.
+_FLAT_PRICE = {"flux-kontext-pro": 4.0, "flux-kontext-max": 8.0}
+_MP_PRICE = {
+    "flux-2-pro": (3.0, 1.5),
+    "flux-2-max": (7.0, 3.0),
+    "flux-2-flex": (5.0, 5.0),
+}
+_MEGAPIXEL = 1024 * 1024
+
+_RUNNING_STATUSES = {"Pending", "Reasoning", "Generating"}
+_MODERATED_STATUSES = {
+    "Request Moderated": "the prompt or input images",
+    "Content Moderated": "the generated image",
+}
+
+
+def estimate_cost(model: str, width: int, height: int, n_refs: int) -> float:
+    """Credits a request is expected to cost when the provider does not say.
+
+    FLUX.2 input images are counted as one megapixel each (the provider
+    scales large inputs down). Klein and unknown FLUX.2 variants are priced
+    like FLUX.2 [pro], which over- rather than under-estimates them.
+    """
+    if model in _FLAT_PRICE:
+        return _FLAT_PRICE[model]
+    first, extra = _MP_PRICE.get(model, _MP_PRICE["flux-2-pro"])
+    megapixels = math.ceil(max(1, width * height) / _MEGAPIXEL) + max(0, n_refs)
+    return round(first + extra * (megapixels - 1), 2)
+
+
+def fit_pixels(width: int, height: int) -> tuple[int, int]:
+    """Width and height the provider accepts: multiples of 16, >= 64, <= 4 MP, ratio kept."""
+    w, h = max(1, width), max(1, height)
+    scale = min(1.0, math.sqrt(MAX_OUTPUT_PIXELS / (w * h)))
+    # Half up, not Python's half-to-even: 1000 -> 1008 like a person would expect.
+    w = max(MIN_SIDE, math.floor(w * scale / SIDE_STEP + 0.5) * SIDE_STEP)
+    h = max(MIN_SIDE, math.floor(h * scale / SIDE_STEP + 0.5) * SIDE_STEP)
+    # Rounding to the grid may push the area just over the cap.
+    while w * h > MAX_OUTPUT_PIXELS:
+        if w >= h:
+            w -= SIDE_STEP
+        else:
+            h -= SIDE_STEP
+    return w, h
+
+
+def kontext_aspect_ratio(aspect_ratio: str, width: int, height: int) -> str:
+    """An "a:b" string within Kontext's 21:9 .. 9:21 range.
+
+    Board ratios such as "2.39:1" or "1.85:1" become small whole numbers
+    ("21:9", "37:20"); without a usable ratio the width and height decide.
+    """
+    ratio: Fraction | None = None
+    try:
+        a, b = (Fraction(part.strip()) for part in aspect_ratio.split(":"))
+        if a > 0 and b > 0:
+            ratio = a / b
+    except (ValueError, ZeroDivisionError):
+        ratio = None
+    if ratio is None:
+        ratio = Fraction(max(1, width), max(1, height))
+    if ratio >= Fraction(21, 9):
+        return "21:9"
+    if ratio <= Fraction(9, 21):
+        return "9:21"
+    ratio = ratio.limit_denominator(20)
+    return f"{ratio.numerator}:{ratio.denominator}"
+
+
+class BFLBackend:
+    """Generation through the Black Forest Labs API; see the module docstring."""
+
+    name: ClassVar[str] = "bfl"
+
+    def __init__(
+        self,
+        *,
+        api_key: str,
+        base_url: str,
+        model: str,
+        result_hosts: list[str] | tuple[str, ...],
+        max_active: int,
+        timeout_s: float = 30,
+        max_download_bytes: int = 40 * 1024 * 1024,
+        poll_deadline_s: float = 600,
+        client: httpx.Client | None = None,
+    ) -> None:
+        if not api_key:
+            raise AuthError("BFL_API_KEY is not set; the bfl backend needs it.")
+        self._api_key = api_key
+        self.base_url = base_url.rstrip("/")
+        self.model = model
+        self.result_hosts = tuple(result_hosts)
+        self.max_active = max_active
+        self.timeout_s = timeout_s
+        self.max_download_bytes = max_download_bytes
+        # The job pipeline owns the polling deadline; kept here so it travels
+        # with the backend's other limits.
+        self.poll_deadline_s = poll_deadline_s
+        # Passed on every call so an injected client gets our limits too.
+        self._timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
+        self._owns_client = client is None
+        self.client = client or httpx.Client(follow_redirects=False)
+        self._base = httpx.URL(self.base_url)
+
+    @classmethod
+    def from_settings(cls, model: str = "") -> BFLBackend:
+        """Build the backend from the BFL_* Django settings."""
+        from django.conf import settings
+
+        return cls(
+            api_key=settings.BFL_API_KEY,
+            base_url=settings.BFL_BASE_URL,
+            model=model or settings.BFL_MODEL,
+            result_hosts=list(settings.BFL_RESULT_HOSTS),
+            max_active=settings.BFL_MAX_ACTIVE,
+        )
+
+    def __repr__(self) -> str:  # the default would be harmless, but be explicit: no key
+        return f"BFLBackend(base_url={self.base_url!r}, model={self.model!r})"
+
+    def close(self) -> None:
+        if self._owns_client:
+            self.client.close()
+
+    # --- Backend protocol -----------------------------------------------------
+    def capabilities(self, model: str = "") -> Capabilities:
+        """What `model` (default: the configured one) accepts."""
+        model = model or self.model
+        family = _family(model)
+        if family == "kontext":
+            cap = KONTEXT_MAX_ACTIVE if model == "flux-kontext-max" else self.max_active
+            return Capabilities(
+                max_references=1,
+                single_input_image=True,
+                instruction_edits=True,
+                seeds=True,
+                size_mode="aspect_ratio",
+                max_active=min(self.max_active, cap),
+                models=MODELS,
+            )
+        return Capabilities(
+            max_references=4 if family == "klein" else 8,
+            single_input_image=False,
+            instruction_edits=True,
+            seeds=True,
+            size_mode="pixels",
+            max_active=self.max_active,
+            models=MODELS,
+        )
+
+    def submit(self, request: GenerationRequest) -> Submission:
+        """POST the request. Never call twice for one job: it may be billed each time."""
+        model = request.model or self.model
+        body = self.build_body(request, model)
+        try:
+            response = self.client.post(
+                f"{self.base_url}/v1/{model}",
+                json=body,
+                headers=self._headers(),
+                timeout=self._timeout,
+            )
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            # Nothing reached the provider, so trying again cannot double-bill.
+            raise TransientError(
+                f"Could not reach {self._base.host} to submit ({exc.__class__.__name__})."
+            ) from exc
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise OutcomeUnknown(
+                f"The submit to {self._base.host} was sent but no answer came back "
+                f"({exc.__class__.__name__}); the task may exist and be billed."
+            ) from exc
+        if response.status_code >= 500:
+            raise OutcomeUnknown(
+                f"The provider answered HTTP {response.status_code} to the submit; "
+                "the task may exist and be billed.",
+                retry_after=_retry_after(response, default=None),
+            )
+        _raise_for_client_error(response, during="submit")
+        data = _json(response)
+        task_id = data.get("id") if isinstance(data, dict) else None
+        if not task_id:
+            raise OutcomeUnknown("The provider accepted the submit but its answer had no task id.")
+        polling_url = str(data.get("polling_url") or "") or (
+            f"{self.base_url}/v1/get_result?id={task_id}"
+        )
+        cost = data.get("cost")
+        if not isinstance(cost, int | float) or isinstance(cost, bool):
+            cost = estimate_cost(
+                model,
+                int(body.get("width") or 1024),
+                int(body.get("height") or 1024),
+                len(request.references),
+            )
+        return Submission(task_id=str(task_id), polling_url=polling_url, cost=float(cost))
+
+    def poll(self, submission: Submission) -> PollResult:
+        """Ask for the task's state once; the caller owns the deadline."""
+        url = submission.polling_url or f"{self.base_url}/v1/get_result?id={submission.task_id}"
+        self._check_polling_url(url)
+        try:
+            response = self.client.get(url, headers=self._headers(), timeout=self._timeout)
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"Polling failed ({exc.__class__.__name__}).") from exc
+        if response.status_code >= 500:
+            raise TransientError(
+                f"The provider answered HTTP {response.status_code} while polling.",
+                retry_after=_retry_after(response, default=None),
+            )
+        if response.status_code == 404:
+            raise ProviderFailed("The provider does not know this task (HTTP 404).")
+        _raise_for_client_error(response, during="poll")
+        data = _json(response, error=TransientError)
+        if not isinstance(data, dict):
+            raise TransientError("The provider's polling answer was not a JSON object.")
+        status = str(data.get("status") or "")
+        if status == "Ready":
+            result = data.get("result")
+            sample = result.get("sample") if isinstance(result, dict) else None
+            if not sample:
+                raise ProviderFailed("The provider reported Ready without a result URL.")
+            return PollResult("ready", sample_url=str(sample), progress=1.0, raw_status=status)
+        if status in _MODERATED_STATUSES:
+            reason = _describe(data.get("details"))
+            raise Moderated(
+                f"The provider's moderation refused {_MODERATED_STATUSES[status]} ({status})"
+                + (f": {reason}" if reason else ".")
+            )
+        if status == "Error":
+            reason = _describe(data.get("details")) or "no details given"
+            raise ProviderFailed(f"The provider reported an error: {reason}")
+        if status == "Task not found":
+            raise ProviderFailed(
+                "The provider does not know this task (Task not found); it may have expired."
+            )
+        # Pending, Reasoning, Generating and any status added later: still working.
+        return PollResult("running", progress=_progress(data.get("progress")), raw_status=status)
+
+    def fetch(self, url: str) -> bytes:
+        """Download the result at once from an allow-listed delivery host."""
+        return fetch_limited(
+            url,
+            allowed_hosts=self.result_hosts,
+            max_bytes=self.max_download_bytes,
+            timeout_s=self.timeout_s,
+            client=self.client,
+        )
+
+    def credits(self) -> float:
+        """The account's remaining credits (GET /v1/credits)."""
+        try:
+            response = self.client.get(
+                f"{self.base_url}/v1/credits", headers=self._headers(), timeout=self._timeout
+            )
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            raise TransientError(f"Could not ask for credits ({exc.__class__.__name__}).") from exc
+        if response.status_code >= 500:
+            raise TransientError(f"The provider answered HTTP {response.status_code}.")
+        _raise_for_client_error(response, during="credits")
+        data = _json(response, error=TransientError)
+        try:
+            return float(data["credits"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise TransientError("The provider's credits answer had no number.") from exc
+
+    # --- request building -----------------------------------------------------
+    def build_body(self, request: GenerationRequest, model: str) -> dict[str, Any]:
+        """The JSON body for `request` on `model`, refusing what the model cannot take."""
+        caps = self.capabilities(model)
+        refs = request.references
+        if request.instruction and not refs:
+            raise InvalidRequest("An instruction edit needs the take being edited as its input.")
+        if len(refs) > caps.max_references:
+            hint = " (pack them into one board first)" if caps.single_input_image else ""
+            raise InvalidRequest(
+                f"{model} takes at most {caps.max_references} reference images, "
+                f"got {len(refs)}{hint}."
+            )
+        body: dict[str, Any] = {
+            "prompt": _prompt(request),
+            "seed": request.seed,
+            "output_format": "png",
+            "safety_tolerance": SAFETY_TOLERANCE,
+        }
+        for index, ref in enumerate(refs):
+            key = "input_image" if index == 0 else f"input_image_{index + 1}"
+            body[key] = base64.b64encode(ref.data).decode("ascii")
+        if caps.size_mode == "aspect_ratio":
+            body["aspect_ratio"] = kontext_aspect_ratio(
+                request.aspect_ratio, request.width, request.height
+            )
+        else:
+            body["width"], body["height"] = fit_pixels(request.width, request.height)
+        return body
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-key": self._api_key, "accept": "application/json"}
+
+    def _check_polling_url(self, url: str) -> None:
+        """Only send the key to the submit host or a sibling host of the same provider."""
+        try:
+            target = httpx.URL(url)
+        except httpx.InvalidURL as exc:
+            raise ProviderFailed("The provider returned an unusable polling URL.") from exc
+        if not _same_provider(self._base, target):
+            raise ProviderFailed(
+                f"The polling URL points at an unexpected host ({target.host!r}); "
+                "it was not contacted and the API key was not sent."
+            )
+
+
+# --- helpers -------------------------------------------------------------------
+def _family(model: str) -> str:
+    if model.startswith("flux-kontext"):
+        return "kontext"
+    if model.startswith("flux-2-klein"):
+        return "klein"
+    if model.startswith("flux-2"):
+        return "flux2"
+    raise InvalidRequest(
+        f"Unknown BFL model {model!r}; supported: {', '.join(MODELS)}. Check BFL_MODEL."
+    )
+
+
+def _prompt(request: GenerationRequest) -> str:
+    if not request.instruction:
+        return request.prompt
+    context = request.prompt.strip()
+    instruction = request.instruction.strip()
+    return f"{instruction}\n\nContext: {context}" if context else instruction
+
+
+def _same_provider(base: httpx.URL, target: httpx.URL) -> bool:
+    if target.scheme not in ("http", "https"):
+        return False
+    if base.scheme == "https" and target.scheme != "https":
+        return False
+    base_host, host = base.host.lower(), target.host.lower()
+    if host == base_host:
+        return True
+    try:
+        ipaddress.ip_address(base_host)
+        return False  # an IP base has no sibling hosts
+    except ValueError:
+        pass
+    labels = base_host.split(".")
+    # api.bfl.ai -> any *.bfl.ai host (api.eu2.bfl.ai); bfl.ai -> *.bfl.ai.
+    parent = ".".join(labels[1:]) if len(labels) >= 3 else base_host
+    return "." in parent and (host == parent or host.endswith("." + parent))
+
+
+def _raise_for_client_error(response: httpx.Response, *, during: str) -> None:
+    status = response.status_code
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise AuthError(
+            f"The provider refused the API key (HTTP {status}) during {during}. Check BFL_API_KEY."
+        )
+    if status == 402:
+        raise OutOfCredits(
+            "The provider account is out of credits (HTTP 402). Top it up, then retry."
+        )
+    if status == 429:
+        raise RateLimited(
+            "Too many tasks in flight at the provider (HTTP 429); waiting before retrying.",
+            retry_after=_retry_after(response, default=DEFAULT_RETRY_AFTER_S),
+        )
+    detail = _detail_message(response)
+    raise InvalidRequest(
+        f"The provider refused the request (HTTP {status})" + (f": {detail}" if detail else ".")
+    )
+
+
+def _detail_message(response: httpx.Response) -> str:
+    """The provider's 422 `detail` as one readable line."""
+    try:
+        detail = response.json().get("detail")
+    except (ValueError, AttributeError):
+        return response.text[:200].strip()
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                msg = str(item.get("msg", "")).strip()
+                parts.append(f"{loc}: {msg}" if loc else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(p for p in parts if p)[:500]
+    return str(detail or "")[:500]
+
+
+def _retry_after(response: httpx.Response, *, default: float | None) -> float | None:
+    """Retry-After as seconds: a number or an HTTP date, clamped to a sane range."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return default
+    if math.isnan(seconds):
+        return default
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
+
+
+def _json(response: httpx.Response, *, error: type[Exception] = OutcomeUnknown) -> Any:
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise error(f"The provider's answer (HTTP {response.status_code}) was not JSON.") from exc
+
+
+def _progress(value: Any) -> float | None:
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return None
+    # The unit is not documented: accept both 0..1 and 0..100.
+    share = value / 100 if value > 1 else float(value)
+    return min(max(share, 0.0), 1.0)
+
+
+def _describe(details: Any) -> str:
+    """Provider `details` (a dict, list or text) as one short line."""
+    if not details:
+        return ""
+    if isinstance(details, dict):
+        parts = []
+        for key, value in details.items():
+            shown = ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+            parts.append(f"{key}: {shown}")
+        text = "; ".join(parts)
+    elif isinstance(details, list):
+        text = ", ".join(map(str, details))
+    else:
+        text = str(details)
+    return text[:300]
