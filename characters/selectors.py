@@ -49,6 +49,8 @@ def cast_choices(project: Project) -> list[Character]:
     """Characters with their sheets, for the cast picker."""
     return list(
         Character.objects.filter(project=project)
-        .prefetch_related(Prefetch("sheets", queryset=ReferenceSheet.objects.order_by("-is_default", "name")))
+        .prefetch_related(
+            Prefetch("sheets", queryset=ReferenceSheet.objects.order_by("-is_default", "name"))
+        )
         .order_by("name")
     )

@@ -135,6 +135,7 @@ USE_TZ = True
 # --- files ------------------------------------------------------------------
 STATIC_URL = "/static/"
 STATIC_ROOT = VAR_DIR / "static"
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every request otherwise
 STATICFILES_DIRS = [BASE_DIR / "studio" / "static"]
 MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media/"

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from boards.models import Board, Panel, Take
@@ -137,12 +137,18 @@ def active_jobs_for_board(board: Board) -> QuerySet[GenerationJob]:
 
 def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
     """The newest job of each panel of a board, in one query."""
-    latest: dict[int, GenerationJob] = {}
-    for job in GenerationJob.objects.filter(panel__board=board).order_by(
-        "panel_id", "-created", "-id"
-    ):
-        latest.setdefault(job.panel_id, job)
-    return latest
+    newest = (
+        GenerationJob.objects.filter(panel__board=board)
+        .values("panel_id")
+        .annotate(last=Max("id"))
+        .values("last")
+    )
+    return {job.panel_id: job for job in GenerationJob.objects.filter(pk__in=Subquery(newest))}
+
+
+def recent_jobs(panel: Panel, limit: int = 8) -> list[GenerationJob]:
+    """A panel's latest jobs, newest first, for its editor."""
+    return list(GenerationJob.objects.filter(panel=panel).order_by("-created", "-id")[:limit])
 
 
 def board_progress(board: Board) -> dict[str, int]:

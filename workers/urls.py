@@ -1,1 +1,14 @@
-urlpatterns: list = []
+from django.urls import path
+
+from workers import views
+
+urlpatterns = [
+    path("panels/<int:pk>/generate/", views.panel_generate, name="panel_generate"),
+    path("boards/<int:pk>/generate/", views.board_generate, name="board_generate"),
+    path("boards/<int:pk>/progress/", views.board_progress, name="board_progress"),
+    path("jobs/<int:pk>/", views.job_status, name="job_status"),
+    path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+    path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
+    path("jobs/<int:pk>/dismiss/", views.job_dismiss, name="job_dismiss"),
+    path("takes/<int:pk>/edit/", views.take_edit, name="take_edit"),
+]

@@ -17,3 +17,19 @@
     if (window.confirm(question)) event.detail.issueRequest(true);
   });
 })();
+
+// Board: "Generate selected" is usable once a panel is ticked.
+(function () {
+  "use strict";
+  function sync() {
+    var button = document.querySelector("[data-generate-selected]");
+    if (!button) return;
+    var ticked = document.querySelectorAll("[data-pick]:checked").length;
+    button.disabled = ticked === 0;
+    button.textContent = ticked ? "Generate selected (" + ticked + ")" : "Generate selected";
+  }
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("[data-pick]")) sync();
+  });
+  document.addEventListener("DOMContentLoaded", sync);
+})();

@@ -1,0 +1,291 @@
+"""Writes for the character bible: characters, sheets, reference images, locations, style."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import IO
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+
+from characters.models import (
+    Character,
+    Location,
+    LocationImage,
+    ReferenceImage,
+    ReferenceSheet,
+    StyleImage,
+)
+from studio.images import ImageRejected, process_upload, safe_display_name
+from studio.models import Project, StoredImage
+from studio.storage import delete_files, fill_stored_image
+
+
+@dataclass
+class UploadItem:
+    name: str
+    file: IO[bytes]
+    view: str = ""
+    label: str = ""
+
+
+@dataclass
+class UploadReport:
+    saved: list[StoredImage] = field(default_factory=list)
+    # (file name as shown to people, reason)
+    rejected: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def messages(self) -> list[str]:
+        return [f"“{name}” {reason}" for name, reason in self.rejected]
+
+
+def _store_images(
+    items: Iterable[UploadItem],
+    *,
+    project_id: int,
+    folder: str,
+    existing_hashes: set[str],
+    build,
+) -> UploadReport:
+    """Validate each file on its own: good files are kept even when others fail."""
+    report = UploadReport()
+    seen = set(existing_hashes)
+    for item in items:
+        shown = safe_display_name(item.name) or "unnamed file"
+        try:
+            image = process_upload(item.file)
+        except ImageRejected as exc:
+            report.rejected.append((shown, exc.reason))
+            continue
+        if image.sha256 in seen:
+            report.rejected.append((shown, "is already in this set (same image uploaded twice)."))
+            continue
+        instance = build(item)
+        fill_stored_image(
+            instance, image, project_id=project_id, folder=folder, original_name=shown
+        )
+        try:
+            with transaction.atomic():
+                instance.save()
+        except IntegrityError:
+            # A concurrent upload of the same image won the race.
+            delete_files(instance)
+            report.rejected.append((shown, "is already in this set (same image uploaded twice)."))
+            continue
+        seen.add(image.sha256)
+        report.saved.append(instance)
+    return report
+
+
+def character_create(
+    *, project: Project, name: str, appearance: str = "", notes: str = ""
+) -> Character:
+    """Create a character with an empty "Default" sheet."""
+    name = name.strip()
+    if Character.objects.filter(project=project, name__iexact=name).exists():
+        raise ValidationError(f"There is already a character called “{name}” in this project.")
+    with transaction.atomic():
+        character = Character.objects.create(
+            project=project, name=name, appearance=appearance, notes=notes
+        )
+        ReferenceSheet.objects.create(character=character, name="Default", is_default=True)
+    return character
+
+
+def character_update(*, character: Character, name: str, appearance: str, notes: str) -> Character:
+    """Rename or redescribe a character."""
+    name = name.strip()
+    clash = Character.objects.filter(project_id=character.project_id, name__iexact=name).exclude(
+        pk=character.pk
+    )
+    if clash.exists():
+        raise ValidationError(f"There is already a character called “{name}” in this project.")
+    character.name, character.appearance, character.notes = name, appearance, notes
+    character.save()
+    return character
+
+
+def _delete_images_on_commit(images: Iterable[StoredImage]) -> None:
+    images = list(images)
+    transaction.on_commit(lambda: [delete_files(i) for i in images])
+
+
+def character_delete(*, character: Character) -> None:
+    """Delete a character, its sheets and images (panels lose it from their cast)."""
+    with transaction.atomic():
+        _delete_images_on_commit(ReferenceImage.objects.filter(sheet__character=character))
+        character.delete()
+
+
+def sheet_create(*, character: Character, name: str, addendum: str = "") -> ReferenceSheet:
+    """Add a sheet; the first sheet of a character becomes its default."""
+    name = name.strip()
+    if character.sheets.filter(name__iexact=name).exists():
+        raise ValidationError(f"{character.name} already has a sheet called “{name}”.")
+    has_default = character.sheets.filter(is_default=True).exists()
+    return ReferenceSheet.objects.create(
+        character=character, name=name, addendum=addendum, is_default=not has_default
+    )
+
+
+def sheet_update(*, sheet: ReferenceSheet, name: str, addendum: str) -> ReferenceSheet:
+    """Rename a sheet or change its description addendum."""
+    name = name.strip()
+    if sheet.character.sheets.filter(name__iexact=name).exclude(pk=sheet.pk).exists():
+        raise ValidationError(f"{sheet.character.name} already has a sheet called “{name}”.")
+    sheet.name, sheet.addendum = name, addendum
+    sheet.save()
+    return sheet
+
+
+def sheet_set_default(*, sheet: ReferenceSheet) -> ReferenceSheet:
+    """Make this sheet the character's default (the partial unique index allows one)."""
+    with transaction.atomic():
+        ReferenceSheet.objects.filter(character_id=sheet.character_id, is_default=True).exclude(
+            pk=sheet.pk
+        ).update(is_default=False)
+        ReferenceSheet.objects.filter(pk=sheet.pk).update(is_default=True)
+    sheet.is_default = True
+    return sheet
+
+
+def sheet_delete(*, sheet: ReferenceSheet) -> None:
+    """Delete a sheet; the last one of a character stays, and a default passes to another."""
+    with transaction.atomic():
+        others = ReferenceSheet.objects.filter(character_id=sheet.character_id).exclude(pk=sheet.pk)
+        if not others.exists():
+            raise ValidationError("A character keeps at least one sheet.")
+        _delete_images_on_commit(sheet.images.all())
+        was_default = sheet.is_default
+        sheet.delete()
+        if was_default:
+            first = others.order_by("name", "id").first()
+            ReferenceSheet.objects.filter(pk=first.pk).update(is_default=True)
+
+
+def reference_images_add(*, sheet: ReferenceSheet, items: list[UploadItem]) -> UploadReport:
+    """Store uploaded reference images; the first image of a sheet becomes its primary."""
+    project_id = sheet.character.project_id
+    existing = set(sheet.images.values_list("sha256", flat=True))
+    has_primary = sheet.images.filter(is_primary=True).exists()
+    valid_views = set(ReferenceImage.View.values)
+
+    def build(item: UploadItem) -> ReferenceImage:
+        nonlocal has_primary
+        view = item.view if item.view in valid_views else ReferenceImage.View.FRONT
+        image = ReferenceImage(
+            sheet=sheet, view=view, label=item.label[:120], is_primary=not has_primary
+        )
+        has_primary = True
+        return image
+
+    return _store_images(
+        items, project_id=project_id, folder="references", existing_hashes=existing, build=build
+    )
+
+
+def reference_image_update(*, image: ReferenceImage, view: str, label: str = "") -> ReferenceImage:
+    """Change the view label of an image."""
+    if view not in ReferenceImage.View.values:
+        raise ValidationError(f"“{view}” is not a known view.")
+    image.view, image.label = view, label[:120]
+    image.save(update_fields=["view", "label"])
+    return image
+
+
+def reference_image_set_primary(*, image: ReferenceImage) -> ReferenceImage:
+    """Make this image the one shown for its sheet."""
+    with transaction.atomic():
+        ReferenceImage.objects.filter(sheet_id=image.sheet_id, is_primary=True).exclude(
+            pk=image.pk
+        ).update(is_primary=False)
+        ReferenceImage.objects.filter(pk=image.pk).update(is_primary=True)
+    image.is_primary = True
+    return image
+
+
+def reference_image_delete(*, image: ReferenceImage) -> None:
+    """Delete an image; if it was primary, the next one takes over."""
+    with transaction.atomic():
+        sheet_id, was_primary = image.sheet_id, image.is_primary
+        _delete_images_on_commit([image])
+        image.delete()
+        if was_primary:
+            nxt = ReferenceImage.objects.filter(sheet_id=sheet_id).order_by("id").first()
+            if nxt:
+                ReferenceImage.objects.filter(pk=nxt.pk).update(is_primary=True)
+
+
+def location_create(*, project: Project, name: str, description: str = "") -> Location:
+    """Create a location."""
+    name = name.strip()
+    if Location.objects.filter(project=project, name__iexact=name).exists():
+        raise ValidationError(f"There is already a location called “{name}”.")
+    return Location.objects.create(project=project, name=name, description=description)
+
+
+def location_update(*, location: Location, name: str, description: str) -> Location:
+    """Rename or redescribe a location."""
+    name = name.strip()
+    clash = Location.objects.filter(project_id=location.project_id, name__iexact=name).exclude(
+        pk=location.pk
+    )
+    if clash.exists():
+        raise ValidationError(f"There is already a location called “{name}”.")
+    location.name, location.description = name, description
+    location.save()
+    return location
+
+
+def location_delete(*, location: Location) -> None:
+    """Delete a location and its images (panels keep working without it)."""
+    with transaction.atomic():
+        _delete_images_on_commit(location.images.all())
+        location.delete()
+
+
+def location_images_add(*, location: Location, items: list[UploadItem]) -> UploadReport:
+    """Store uploaded location images."""
+    existing = set(location.images.values_list("sha256", flat=True))
+    return _store_images(
+        items,
+        project_id=location.project_id,
+        folder="locations",
+        existing_hashes=existing,
+        build=lambda item: LocationImage(location=location, label=item.label[:120]),
+    )
+
+
+def location_image_delete(*, image: LocationImage) -> None:
+    """Delete one location image."""
+    with transaction.atomic():
+        _delete_images_on_commit([image])
+        image.delete()
+
+
+def style_update(*, project: Project, style: str) -> Project:
+    """Set the project style text."""
+    project.style = style
+    project.save(update_fields=["style", "updated"])
+    return project
+
+
+def style_images_add(*, project: Project, items: list[UploadItem]) -> UploadReport:
+    """Store uploaded style reference images."""
+    existing = set(project.style_images.values_list("sha256", flat=True))
+    return _store_images(
+        items,
+        project_id=project.pk,
+        folder="style",
+        existing_hashes=existing,
+        build=lambda item: StyleImage(project=project, label=item.label[:120]),
+    )
+
+
+def style_image_delete(*, image: StyleImage) -> None:
+    """Delete one style image."""
+    with transaction.atomic():
+        _delete_images_on_commit([image])
+        image.delete()

@@ -1,0 +1,207 @@
+"""Generation views: ask for panels, follow progress, edit takes, handle failed jobs."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import HttpResponse, JsonResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from boards.models import Panel
+from boards.views import frame_class
+from studio.access import Need, board_for, job_for, panel_for, take_for
+from workers import services
+from workers.forms import BoardGenerateForm, InstructionForm
+from workers.models import GenerationJob
+from workers.selectors import board_progress as progress_counts
+from workers.selectors import latest_jobs_by_panel, project_spend
+
+
+def _back(request, fallback: str) -> str:
+    """Where to return after a plain POST: the page the form was on, if it is ours."""
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    target = request.POST.get("next") or request.headers.get("referer", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}):
+        return target
+    return fallback
+
+
+def _report(request, outcome: services.RequestOutcome) -> None:
+    level = messages.success if outcome.jobs or outcome.reused else messages.warning
+    if outcome.refused and not outcome.jobs:
+        level = messages.error
+    level(request, outcome.summary())
+
+
+@login_required
+@require_POST
+def panel_generate(request, pk):
+    access = panel_for(request.user, pk, Need.WRITE)
+    panel = Panel.objects.select_related("board__project").get(pk=access.obj.pk)
+    variation = request.POST.get("variation") == "1"
+    try:
+        outcome = services.jobs_request(panels=[panel], user=request.user, variation=variation)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        _report(request, outcome)
+    return redirect(_back(request, reverse("panel_edit", args=[panel.pk])))
+
+
+@login_required
+@require_POST
+def board_generate(request, pk):
+    access = board_for(request.user, pk, Need.WRITE)
+    board = access.obj
+    all_panels = list(
+        Panel.objects.filter(board=board).select_related("board__project").order_by("position")
+    )
+    form = BoardGenerateForm(request.POST, panel_ids=[p.pk for p in all_panels])
+    if not form.is_valid():
+        # A panel id that is not on this board (another board, another project).
+        messages.error(
+            request, "Some of the chosen panels are not on this board; nothing was queued."
+        )
+        return redirect("board_detail", pk=board.pk)
+    # The ticked boxes belong to the form; only "Generate selected" uses them.
+    chosen = set(form.cleaned_data["panels"]) if request.POST.get("selected") else set()
+    panels = [p for p in all_panels if p.pk in chosen] if chosen else all_panels
+    if not panels:
+        messages.warning(request, "This board has no panels to generate yet.")
+        return redirect("board_detail", pk=board.pk)
+    try:
+        outcome = services.jobs_request(
+            panels=panels, user=request.user, variation=form.cleaned_data["variation"]
+        )
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        _report(request, outcome)
+    return redirect("board_detail", pk=board.pk)
+
+
+def board_progress_view(request, board_id: int) -> HttpResponse:
+    access = board_for(request.user, board_id)
+    board = access.obj
+    jobs = latest_jobs_by_panel(board)
+    counts = progress_counts(board)
+    recent = timezone.now() - timedelta(seconds=30)
+    changed = [
+        pk for pk, job in jobs.items() if job.is_active or (job.finished and job.finished >= recent)
+    ]
+    panels = list(
+        Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
+    )
+    for panel in panels:
+        panel.latest_job = jobs.get(panel.pk)
+    active = sum(counts.values())
+    total = len(jobs)
+    context = {
+        "board": board,
+        "access": access,
+        "panels": panels,
+        "active": active,
+        "done": sum(1 for j in jobs.values() if not j.is_active),
+        "total": total,
+        "percent": int(100 * (total - active) / total) if total else 100,
+        "frame_class": frame_class(board),
+        "spend": project_spend(access.project),
+        "project": access.project,
+        "oob": True,
+    }
+    return render(request, "workers/_board_progress.html", context)
+
+
+@login_required
+@require_GET
+def board_progress(request, pk):
+    return board_progress_view(request, pk)
+
+
+@login_required
+@require_GET
+def job_status(request, pk):
+    """A job's state as JSON, for scripts and the status poller."""
+    job = job_for(request.user, pk).obj
+    take_url = ""
+    if job.take_id:
+        take_url = job.take.file.url
+    return JsonResponse(
+        {
+            "id": job.pk,
+            "panel": job.panel_id,
+            "state": job.state,
+            "label": job.get_state_display(),
+            "progress": job.progress,
+            "error_code": job.error_code,
+            "error": job.error_message,
+            "take": job.take_id,
+            "take_url": take_url,
+            "cost": str(job.cost) if job.cost is not None else None,
+        }
+    )
+
+
+@login_required
+@require_POST
+def job_cancel(request, pk):
+    job = job_for(request.user, pk, Need.WRITE).obj
+    if services.job_cancel(job=job):
+        messages.success(
+            request, "Cancelled. A request already at the provider may still be billed."
+        )
+    else:
+        messages.info(request, "That job had already finished.")
+    return redirect(_back(request, reverse("panel_edit", args=[job.panel_id])))
+
+
+@login_required
+@require_POST
+def job_retry(request, pk):
+    job = job_for(request.user, pk, Need.WRITE).obj
+    try:
+        result = services.job_retry(job=job, user=request.user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        if isinstance(result, GenerationJob):
+            messages.success(request, "Queued again.")
+        else:
+            _report(request, result)
+    return redirect(_back(request, reverse("panel_edit", args=[job.panel_id])))
+
+
+@login_required
+@require_POST
+def job_dismiss(request, pk):
+    job = job_for(request.user, pk, Need.WRITE).obj
+    if services.job_dismiss(job=job):
+        messages.success(request, "Marked as reviewed; it will not be retried.")
+    return redirect(_back(request, reverse("panel_edit", args=[job.panel_id])))
+
+
+@login_required
+@require_POST
+def take_edit(request, pk):
+    """Queue an instruction edit of a take ("make it night")."""
+    take = take_for(request.user, pk, Need.WRITE).obj
+    form = InstructionForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Write what to change, in under 500 characters.")
+    else:
+        try:
+            services.job_request_edit(
+                take=take, instruction=form.cleaned_data["instruction"], user=request.user
+            )
+        except ValidationError as exc:
+            messages.error(request, " ".join(exc.messages))
+        else:
+            messages.success(request, "Edit queued: the result appears as a new take.")
+    return redirect(reverse("panel_edit", args=[take.panel_id]) + "#takes")
