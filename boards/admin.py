@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from boards.models import Board, CastMember, Panel, Take
+from boards.models import Board, CastMember, Export, Panel, Take
 
 
 @admin.register(Board)
@@ -31,3 +31,12 @@ class TakeAdmin(admin.ModelAdmin):
     list_filter = ["kind", "backend"]
     raw_id_fields = ["panel", "parent", "created_by"]
     readonly_fields = ["sha256", "fingerprint", "request"]
+
+
+@admin.register(Export)
+class ExportAdmin(admin.ModelAdmin):
+    list_display = ["id", "board", "format", "state", "progress", "created", "expires"]
+    list_select_related = ["board"]
+    list_filter = ["state", "format"]
+    raw_id_fields = ["board", "requested_by"]
+    readonly_fields = ["options", "file", "error", "created", "finished"]

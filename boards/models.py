@@ -193,3 +193,58 @@ class Take(StoredImage):
 
     def __str__(self) -> str:
         return f"Take {self.pk} of {self.panel}"
+
+
+class Export(models.Model):
+    """One PDF or ZIP export of a board, made in the background and kept for a while.
+
+    The file lives under `projects/<project id>/exports/`, so the
+    permission-checked media view serves it to members only.
+    """
+
+    class Format(models.TextChoices):
+        PDF = "pdf", "PDF"
+        ZIP = "zip", "ZIP of images"
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Exporting"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    ACTIVE_STATES = ("queued", "running")
+
+    board = models.ForeignKey(Board, models.CASCADE, related_name="exports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    format = models.CharField(max_length=4, choices=Format.choices, default=Format.PDF)
+    # The form's settings as asked: layout, paper, orientation, cover, cast_sheet.
+    options = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    file = models.FileField(max_length=300, blank=True)
+    error = models.TextField(blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+    expires = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # Serves the cleanup: "finished exports whose time is up".
+            models.Index(fields=["state", "expires"], name="export_state_expires"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="export_progress_is_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} of {self.board} ({self.format}, {self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES

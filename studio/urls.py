@@ -23,6 +23,7 @@ urlpatterns = [
     path("media/<path:name>", views.media, name="media"),
     path("", include("characters.urls")),
     path("", include("boards.urls")),
+    path("", include("boards.export_urls")),
     path("", include("workers.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -1,0 +1,104 @@
+"""Board page server time with 200 panels, against a minimal page measured in the same run.
+
+    .venv/bin/python bench/bench_board_page.py [--panels 200] [--requests 20]
+
+Runs in-process through Django's test client on a scratch database (SQLite
+under a temp folder, or the PostgreSQL of DATABASE_URL, in a test database of
+its own), so it measures the view, its queries and the template: not the
+network. Prints medians, the ratio to the minimal page, and the query count.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="castboard-bench-"))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panels", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=20)
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    old_name = connection.creation.create_test_db(verbosity=0)
+    try:
+        run(args.panels, args.requests, connection, CaptureQueriesContext)
+    finally:
+        connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def run(n_panels: int, n_requests: int, connection, CaptureQueriesContext) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    from tests.factories import (
+        BoardFactory,
+        CastMemberFactory,
+        CharacterFactory,
+        LocationFactory,
+        MembershipFactory,
+        PanelFactory,
+        TakeFactory,
+        UserFactory,
+    )
+
+    user = UserFactory(username="bench")
+    membership = MembershipFactory(user=user, role="owner")
+    project = membership.project
+    characters = [CharacterFactory(project=project) for _ in range(4)]
+    location = LocationFactory(project=project)
+    board = BoardFactory(project=project)
+    for i in range(n_panels):
+        panel = PanelFactory(board=board, position=i, location=location, dialogue="Hello there.")
+        CastMemberFactory(panel=panel, character=characters[i % 4])
+        CastMemberFactory(panel=panel, character=characters[(i + 1) % 4])
+        take = TakeFactory(panel=panel)
+        panel.selected_take = take
+        panel.save(update_fields=["selected_take"])
+
+    client = Client()
+    client.force_login(user)
+    board_url = reverse("board_detail", args=[board.pk])
+    minimal_url = reverse("login")  # a small template and no queries of our own
+
+    def median_ms(url: str, logged_in: bool = True) -> float:
+        c = client if logged_in else Client()
+        c.get(url)  # warm caches (templates, connections)
+        times = []
+        for _ in range(n_requests):
+            start = time.perf_counter()
+            response = c.get(url)
+            times.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.status_code
+        return statistics.median(times)
+
+    baseline = median_ms(minimal_url, logged_in=False)
+    board_ms = median_ms(board_url)
+    with CaptureQueriesContext(connection) as queries:
+        client.get(board_url)
+    vendor = connection.vendor
+    print(f"database: {vendor}; panels: {n_panels}; requests per page: {n_requests}")
+    print(f"minimal page (login form), median: {baseline:.1f} ms")
+    print(f"board page, {n_panels} panels, median: {board_ms:.1f} ms")
+    print(f"ratio board / minimal: {board_ms / baseline:.1f}x")
+    print(f"board page queries: {len(queries)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,116 @@
+"""Models to export records: a frozen snapshot of a board for the renderers.
+
+The renderers (boards.exports) never see a model. Reading everything here,
+in a fixed number of queries, means a 500-panel board costs the same number
+of round trips as a 5-panel one, and a background export renders from a
+consistent snapshot even if someone edits the board meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from django.core.files.storage import default_storage
+from django.db.models import Prefetch
+from django.utils import timezone
+
+from boards.exports import ExportBoard, ExportCastMember, ExportPanel
+from boards.models import Board, CastMember, Panel, Take
+from characters.models import Character, ReferenceImage
+
+
+def _file_path(name: str) -> str | None:
+    """A local path for a stored file, or None when the storage has no local files."""
+    if not name:
+        return None
+    try:
+        return default_storage.path(name)
+    except NotImplementedError:
+        # Object storage: nothing to open by path (renderers print a placeholder).
+        return None
+
+
+def _aspect_label(board: Board) -> str:
+    if board.aspect == Board.Aspect.CUSTOM:
+        return f"{board.custom_width}:{board.custom_height}"
+    return board.aspect
+
+
+def _panel_record(panel: Panel) -> ExportPanel:
+    take: Take | None = panel.selected_take
+    extra: dict[str, str] = {}
+    if take is not None:
+        extra = {
+            "take_id": str(take.pk),
+            "take_kind": take.kind,
+            "seed": "" if take.seed is None else str(take.seed),
+            "backend": take.backend,
+            "model": take.model,
+        }
+    return ExportPanel(
+        shot=str(panel.number),
+        position=panel.position,
+        action=panel.action,
+        dialogue=panel.dialogue,
+        notes=panel.notes,
+        shot_type=panel.get_shot_type_display(),
+        camera_angle=panel.get_camera_angle_display(),
+        duration_s=None if panel.duration is None else float(panel.duration),
+        location=panel.location.name if panel.location else "",
+        cast=tuple(member.character.name for member in panel.cast.all()),
+        image_path=_file_path(take.file.name) if take is not None else None,
+        image_sha256=take.sha256 if take is not None else None,
+        extra=extra,
+    )
+
+
+def _cast_sheet(board: Board) -> tuple[ExportCastMember, ...]:
+    """Characters appearing on the board, by name, with their default sheet's images."""
+    characters = list(
+        Character.objects.filter(appearances__panel__board=board).distinct().order_by("name", "id")
+    )
+    if not characters:
+        return ()
+    images = ReferenceImage.objects.filter(
+        sheet__is_default=True, sheet__character__in=[c.pk for c in characters]
+    ).values_list("sheet__character_id", "file")
+    paths: dict[int, list[str]] = defaultdict(list)
+    # Primary image first: it is the one the cast sheet shows largest.
+    for character_id, name in images.order_by("-is_primary", "id"):
+        path = _file_path(name)
+        if path:
+            paths[character_id].append(path)
+    return tuple(
+        ExportCastMember(name=c.name, appearance=c.appearance, image_paths=tuple(paths[c.pk]))
+        for c in characters
+    )
+
+
+def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
+    """The board as the renderers want it: panels in shot order with their selected takes.
+
+    Costs four queries (panels, their cast, characters, reference images)
+    whatever the panel count; two when cast_sheet is False. `board.project`
+    should be loaded already (select_related), or it costs one more.
+    """
+    panels = (
+        Panel.objects.filter(board=board)
+        .select_related("selected_take", "location")
+        .prefetch_related(
+            Prefetch(
+                "cast",
+                queryset=CastMember.objects.select_related("character").order_by("order", "id"),
+            )
+        )
+        .order_by("position")
+    )
+    return ExportBoard(
+        project=board.project.name,
+        board=board.name,
+        kind=board.kind,
+        aspect_ratio=board.ratio,
+        aspect_label=_aspect_label(board),
+        date=timezone.localdate(),
+        panels=tuple(_panel_record(p) for p in panels),
+        cast=_cast_sheet(board) if cast_sheet else (),
+    )

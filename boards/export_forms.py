@@ -1,0 +1,39 @@
+"""The export form. It checks input only; boards.export_services does the work."""
+
+from __future__ import annotations
+
+from django import forms
+
+from boards.export_services import ORIENTATIONS, PAPERS
+from boards.exports import LAYOUTS
+from boards.models import Export
+
+
+def layout_choices() -> list[tuple[str, list[tuple[str, str]]]]:
+    """Layouts grouped the way people think of them: storyboard sheets, comic pages."""
+    groups = {"sheet": [], "comic": []}
+    for layout in LAYOUTS.values():
+        groups[layout.style].append((layout.name, layout.label))
+    return [("Storyboard sheets", groups["sheet"]), ("Comic pages", groups["comic"])]
+
+
+_LABELS = {"a4": "A4", "letter": "US Letter", "portrait": "Portrait", "landscape": "Landscape"}
+
+
+class ExportForm(forms.Form):
+    format = forms.ChoiceField(
+        choices=Export.Format.choices,
+        widget=forms.RadioSelect,
+        help_text="The ZIP holds each panel's selected image with a manifest of its texts.",
+    )
+    layout = forms.ChoiceField(
+        choices=layout_choices, help_text="How panels sit on a PDF page (ignored for a ZIP)."
+    )
+    paper = forms.ChoiceField(choices=[(p, _LABELS[p]) for p in PAPERS])
+    orientation = forms.ChoiceField(choices=[(o, _LABELS[o]) for o in ORIENTATIONS])
+    cover = forms.BooleanField(required=False, label="Cover page")
+    cast_sheet = forms.BooleanField(
+        required=False,
+        label="Cast sheet",
+        help_text="Each character on the board with the images of their default sheet.",
+    )

@@ -1,0 +1,289 @@
+"""Writes for board exports: ask for one, run one, forget the expired ones.
+
+An export is a row (boards.models.Export) whose state the database owns:
+`queued -> running -> done | failed`, and `done -> expired` once its file is
+deleted. The Celery task only says "look at export N now"; running it twice
+is harmless because the run claims the row with a conditional update.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+import uuid
+from datetime import datetime, timedelta
+from typing import Any, BinaryIO
+
+from celery.exceptions import SoftTimeLimitExceeded
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from boards.export_adapter import board_snapshot
+from boards.exports import (
+    DEFAULT_LAYOUT,
+    LAYOUTS,
+    EmptyBoardError,
+    ExportOptions,
+    render_pdf,
+    render_zip,
+)
+from boards.exports.document import EMPTY_BOARD_MESSAGE
+from boards.models import Board, Export, Panel
+from studio.storage import project_prefix
+
+log = logging.getLogger(__name__)
+
+PAPERS = ("a4", "letter")
+ORIENTATIONS = ("portrait", "landscape")
+# An export still queued or running after this long lost its worker (the hard
+# time limit is far shorter): the cleanup marks it failed so nobody waits forever.
+STALE_AFTER = timedelta(hours=2)
+FAILED_MESSAGE = (
+    "The export failed unexpectedly. Try again; if it keeps failing, "
+    "tell the person who runs this studio."
+)
+TOO_LONG_MESSAGE = (
+    "The export took too long and was stopped. Try the ZIP, or a layout with more panels per page."
+)
+STALE_MESSAGE = (
+    "The export stopped before it finished (the worker may have restarted). Export again."
+)
+
+
+def ttl() -> timedelta:
+    """How long a finished export's file is kept."""
+    return timedelta(hours=getattr(settings, "STUDIO_EXPORT_TTL_HOURS", 24))
+
+
+def export_defaults(board: Board) -> dict[str, Any]:
+    """The export form's settings for a board nobody has exported yet."""
+    return {
+        "format": Export.Format.PDF.value,
+        "layout": DEFAULT_LAYOUT[board.kind],
+        "paper": "a4",
+        "orientation": "landscape",
+        "cover": False,
+        "cast_sheet": False,
+    }
+
+
+def export_settings_for(board: Board) -> dict[str, Any]:
+    """The board's remembered export settings over the defaults.
+
+    Values that are no longer valid (a layout since removed, a hand-edited
+    row) fall back to the default instead of breaking the form.
+    """
+    values = export_defaults(board)
+    saved = board.export_settings if isinstance(board.export_settings, dict) else {}
+    allowed = {
+        "format": Export.Format.values,
+        "layout": LAYOUTS,
+        "paper": PAPERS,
+        "orientation": ORIENTATIONS,
+    }
+    for key, choices in allowed.items():
+        if saved.get(key) in choices:
+            values[key] = saved[key]
+    for key in ("cover", "cast_sheet"):
+        if isinstance(saved.get(key), bool):
+            values[key] = saved[key]
+    return values
+
+
+def export_options(values: dict[str, Any]) -> ExportOptions:
+    """ExportOptions from form-shaped settings; ValidationError names what is wrong."""
+    layout = values.get("layout")
+    if layout not in LAYOUTS:
+        raise ValidationError(f"Unknown layout “{layout}”: choose one of {', '.join(LAYOUTS)}.")
+    try:
+        return ExportOptions(
+            layout=layout,
+            paper=values.get("paper", "a4"),
+            orientation=values.get("orientation", "landscape"),
+            cover=bool(values.get("cover")),
+            cast_sheet=bool(values.get("cast_sheet")),
+        )
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+def export_write(
+    board: Board,
+    *,
+    format: str,
+    options: ExportOptions,
+    out: BinaryIO,
+    progress=None,
+) -> None:
+    """Render the board (with its selected takes) as a PDF or ZIP into out.
+
+    Raises EmptyBoardError for a board without panels. progress(done, total)
+    is called per panel drawn (PDF only).
+    """
+    snapshot = board_snapshot(board, cast_sheet=format == Export.Format.PDF and options.cast_sheet)
+    if format == Export.Format.PDF:
+        render_pdf(snapshot, options, out, progress=progress)
+    elif format == Export.Format.ZIP:
+        render_zip(snapshot, out)
+    else:
+        raise ValueError(f"Unknown export format {format!r}: use 'pdf' or 'zip'.")
+
+
+def export_request(*, board: Board, user, format: str, **values: Any) -> Export:
+    """Remember the settings on the board and queue a background export.
+
+    values are the form's layout, paper, orientation, cover and cast_sheet.
+    Refuses an empty board or bad settings with a ValidationError, making no
+    row and no file. The same request while an identical export is still
+    running returns that export (a double-clicked button queues one job).
+    """
+    from boards.tasks import run_export
+
+    if format not in Export.Format.values:
+        raise ValidationError(f"Unknown export format “{format}”: use PDF or ZIP.")
+    options = export_options(values)
+    if not Panel.objects.filter(board=board).exists():
+        raise ValidationError(EMPTY_BOARD_MESSAGE)
+    remembered = {
+        "format": format,
+        "layout": options.layout,
+        "paper": options.paper,
+        "orientation": options.orientation,
+        "cover": options.cover,
+        "cast_sheet": options.cast_sheet,
+    }
+    stored_options = {k: v for k, v in remembered.items() if k != "format"}
+    exports_cleanup()
+    with transaction.atomic():
+        # update(), not save(): remembering a viewer's settings is not an edit of
+        # the board and must not move it to the top of "recently updated".
+        Board.objects.filter(pk=board.pk).update(export_settings=remembered)
+        board.export_settings = remembered
+        active = Export.objects.filter(board=board, format=format, state__in=Export.ACTIVE_STATES)
+        # Compared in Python: JSON equality in SQL differs between databases.
+        running = next((e for e in active if e.options == stored_options), None)
+        if running is not None:
+            return running
+        export = Export.objects.create(
+            board=board, requested_by=user, format=format, options=stored_options
+        )
+        transaction.on_commit(lambda: run_export.delay(export.pk))
+    return export
+
+
+class _Progress:
+    """Writes the percentage to the row, at most about twice a second."""
+
+    def __init__(self, export_id: int) -> None:
+        self.export_id = export_id
+        self.last_percent = 0
+        self.last_write = 0.0
+
+    def __call__(self, done: int, total: int) -> None:
+        # 99 at most: the last percent is storing the file.
+        percent = min(99, done * 100 // max(total, 1))
+        now = time.monotonic()
+        if percent > self.last_percent and (now - self.last_write >= 0.5 or percent == 99):
+            Export.objects.filter(pk=self.export_id, state=Export.State.RUNNING).update(
+                progress=percent
+            )
+            self.last_percent, self.last_write = percent, now
+
+
+def _claim(export_id: int) -> bool:
+    claimed = Export.objects.filter(pk=export_id, state=Export.State.QUEUED).update(
+        state=Export.State.RUNNING, progress=0
+    )
+    return claimed == 1
+
+
+def _fail(export_id: int, message: str) -> None:
+    Export.objects.filter(pk=export_id, state=Export.State.RUNNING).update(
+        state=Export.State.FAILED, error=message, finished=timezone.now()
+    )
+
+
+def export_run(export_id: int) -> Export | None:
+    """Make the export's file. Does nothing unless the export is queued.
+
+    Failures end in state `failed` with a message a person can act on; the
+    exception is logged, not raised, so the task is not retried into a loop.
+    """
+    if not _claim(export_id):
+        return None
+    export = Export.objects.select_related("board__project").get(pk=export_id)
+    board = export.board
+    try:
+        options = export_options(export.options)
+        with tempfile.TemporaryFile() as tmp:
+            export_write(
+                board,
+                format=export.format,
+                options=options,
+                out=tmp,
+                progress=_Progress(export.pk),
+            )
+            tmp.seek(0)
+            name = f"{project_prefix(board.project_id)}exports/{uuid.uuid4().hex}.{export.format}"
+            stored = default_storage.save(name, File(tmp, name=name))
+    except (EmptyBoardError, ValidationError, ValueError) as exc:
+        message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        _fail(export.pk, message)
+        return _reload(export.pk)
+    except SoftTimeLimitExceeded:
+        _fail(export.pk, TOO_LONG_MESSAGE)
+        return _reload(export.pk)
+    except Exception:
+        log.exception("export %s of board %s failed", export.pk, board.pk)
+        _fail(export.pk, FAILED_MESSAGE)
+        return _reload(export.pk)
+    finished = timezone.now()
+    updated = Export.objects.filter(pk=export.pk, state=Export.State.RUNNING).update(
+        state=Export.State.DONE,
+        progress=100,
+        file=stored,
+        finished=finished,
+        expires=finished + ttl(),
+    )
+    if not updated:
+        # Marked stale by the cleanup meanwhile: nobody will point at this file.
+        default_storage.delete(stored)
+    return _reload(export.pk)
+
+
+def _reload(export_id: int) -> Export | None:
+    return Export.objects.filter(pk=export_id).first()
+
+
+def exports_cleanup(*, now: datetime | None = None) -> int:
+    """Delete the files of expired exports and fail exports that lost their worker.
+
+    Returns how many exports it changed. Safe to run from many places at once:
+    each row changes state with a conditional update before its file goes.
+    """
+    now = now or timezone.now()
+    changed = 0
+    expired = Export.objects.filter(state=Export.State.DONE, expires__lte=now)
+    for pk, name in expired.values_list("pk", "file"):
+        if Export.objects.filter(pk=pk, state=Export.State.DONE).update(
+            state=Export.State.EXPIRED, file=""
+        ):
+            changed += 1
+            if name:
+                default_storage.delete(name)
+    changed += Export.objects.filter(
+        state__in=Export.ACTIVE_STATES, created__lte=now - STALE_AFTER
+    ).update(state=Export.State.FAILED, error=STALE_MESSAGE, finished=now)
+    return changed
+
+
+def export_download_name(export: Export) -> str:
+    """The file name offered on download: board name and date, letters and dashes only."""
+    stem = slugify(export.board.name) or "board"
+    return f"{stem}-{timezone.localtime(export.created):%Y-%m-%d}.{export.format}"

@@ -1,0 +1,126 @@
+"""The export page and the export status fragment.
+
+Exporting is reading: every member, viewers included, may export a board
+(a producer downloads PDFs). Outsiders get 404 like everywhere else.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from boards import export_services
+from boards.export_forms import ExportForm
+from boards.exports import LAYOUTS
+from boards.exports.document import EMPTY_BOARD_MESSAGE
+from boards.models import Board, Export, Panel
+from studio.access import Access, Need, board_for, membership_for
+
+RECENT_EXPORTS = 8
+_PAPER = {"a4": "A4", "letter": "Letter"}
+
+
+def _export_for(user, pk) -> Access[Export]:
+    """An export with the caller's membership: 404 for outsiders, as studio.access does.
+
+    Lives here until studio.access grows an `export_for`.
+    """
+    try:
+        pk = int(pk)
+    except (TypeError, ValueError):
+        raise Http404 from None
+    export = Export.objects.select_related("board__project", "requested_by").filter(pk=pk).first()
+    if export is None:
+        raise Http404
+    return Access(export, membership_for(user, export.board.project_id, Need.READ))
+
+
+def _summary(export: Export) -> str:
+    options = export.options or {}
+    if export.format == Export.Format.ZIP:
+        return "Selected images with a manifest"
+    layout = LAYOUTS.get(options.get("layout", ""))
+    parts = [
+        layout.label if layout else options.get("layout", ""),
+        f"{_PAPER.get(options.get('paper'), '')} {options.get('orientation', '')}".strip(),
+    ]
+    parts += [
+        label
+        for key, label in (("cover", "cover"), ("cast_sheet", "cast sheet"))
+        if options.get(key)
+    ]
+    return " · ".join(p for p in parts if p)
+
+
+def _with_download(export: Export) -> Export:
+    """Attach a summary and the permission-checked media URL, asking for a readable name."""
+    export.summary = _summary(export)
+    export.download_url = ""
+    if export.state == Export.State.DONE and export.file:
+        name = export_services.export_download_name(export)
+        export.download_url = f"{export.file.url}?{urlencode({'as': name})}"
+        export.download_name = name
+    return export
+
+
+def _recent(board: Board) -> list[Export]:
+    exports = (
+        Export.objects.filter(board=board)
+        .select_related("board", "requested_by")
+        .order_by("-created", "-id")[:RECENT_EXPORTS]
+    )
+    return [_with_download(e) for e in exports]
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def board_export(request: HttpRequest, pk: int) -> HttpResponse:
+    access = board_for(request.user, pk, Need.READ)
+    board = access.obj
+    has_panels = Panel.objects.filter(board=board).exists()
+    form = ExportForm(request.POST or None, initial=export_services.export_settings_for(board))
+    if request.method == "POST":
+        if not has_panels:
+            messages.error(request, EMPTY_BOARD_MESSAGE)
+            return redirect("board_export", pk=board.pk)
+        if form.is_valid():
+            try:
+                export = export_services.export_request(
+                    board=board, user=request.user, **form.cleaned_data
+                )
+            except ValidationError as exc:
+                messages.error(request, " ".join(exc.messages))
+                return redirect("board_export", pk=board.pk)
+            messages.success(
+                request,
+                f"Exporting “{board.name}” as {export.get_format_display()}. "
+                "Your settings are saved for the next export of this board.",
+            )
+            return redirect("export_status", pk=export.pk)
+    context = {
+        "board": board,
+        "project": access.project,
+        "access": access,
+        "form": form,
+        "has_panels": has_panels,
+        "exports": _recent(board),
+        "ttl_hours": int(export_services.ttl().total_seconds() // 3600),
+    }
+    return render(request, "boards/export_page.html", context, status=400 if form.errors else 200)
+
+
+@login_required
+@require_GET
+def export_status(request: HttpRequest, pk: int) -> HttpResponse:
+    access = _export_for(request.user, pk)
+    export = _with_download(access.obj)
+    context = {"export": export, "board": export.board, "project": access.project}
+    if request.htmx:
+        return render(request, "boards/export_status.html", context)
+    return render(request, "boards/export_status_page.html", context)
