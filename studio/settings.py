@@ -186,12 +186,14 @@ if not DEBUG:
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL") or "filesystem://"
 if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue = VAR_DIR / "queue"
-    for _folder in ("messages", "processed"):
+    for _folder in ("messages", "processed", "control"):
         (_queue / _folder).mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
         "data_folder_in": str(_queue / "messages"),
         "data_folder_out": str(_queue / "messages"),
         "processed_folder": str(_queue / "processed"),
+        # Broadcast (worker control) messages; the default is ./control in the working directory.
+        "control_folder": str(_queue / "control"),
         "store_processed": False,
     }
 else:
