@@ -68,11 +68,7 @@ def membership_for(user, project_id: int, need: Need = Need.READ) -> Membership:
 
 
 def _scoped(queryset: QuerySet[T], pk, project_field: str, user, need: Need) -> Access[T]:
-    try:
-        pk = int(pk)
-    except (TypeError, ValueError):
-        raise Http404 from None
-    obj = queryset.filter(pk=pk).first()
+    obj = queryset.filter(pk=_int_or_404(pk)).first()
     if obj is None:
         raise Http404
     project_id = obj
@@ -160,3 +156,10 @@ def job_for(user, pk, need: Need = Need.READ):
     from workers.models import GenerationJob
 
     return _scoped(GenerationJob.objects.select_related("panel"), pk, "project_id", user, need)
+
+
+def export_for(user, pk, need: Need = Need.READ):
+    from boards.models import Export
+
+    qs = Export.objects.select_related("board__project", "requested_by")
+    return _scoped(qs, pk, "board__project_id", user, need)

@@ -20,5 +20,6 @@ app.conf.task_routes = {
 }
 app.conf.beat_schedule = {
     "sweep-jobs": {"task": "workers.tasks.sweep_jobs_task", "schedule": 60.0},
+    "cleanup-exports": {"task": "boards.tasks.cleanup_exports", "schedule": 3600.0},
 }
 app.autodiscover_tasks()
