@@ -90,3 +90,27 @@ class StoredImage(models.Model):
     @property
     def aspect(self) -> float:
         return self.width / self.height if self.height else 1.0
+
+
+class LoginFailure(models.Model):
+    """One failed log-in, kept only for the throttle window (studio.throttle).
+
+    In the database, not a per-process cache, so every web worker counts the
+    same failures.
+    """
+
+    # Lower-cased as typed: "Owner" and "owner" share one count.
+    username = models.CharField(max_length=150)
+    address = models.CharField(max_length=64, blank=True)
+    created = models.DateTimeField(db_index=True)  # also serves the pruning DELETE
+
+    class Meta:
+        indexes = [
+            # Failures of one account within the window.
+            models.Index(fields=["username", "created"], name="loginfailure_account_recent"),
+            # Failures from one address within the window.
+            models.Index(fields=["address", "created"], name="loginfailure_address_recent"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.username} from {self.address or '?'} at {self.created:%Y-%m-%d %H:%M}"

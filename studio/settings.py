@@ -172,6 +172,14 @@ SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Failed log-ins lock an account or an address for a sliding window (studio.throttle).
+AUTHENTICATION_BACKENDS = ["studio.throttle.ThrottledModelBackend"]
+STUDIO_LOGIN_MAX_FAILURES_ACCOUNT = env_int("STUDIO_LOGIN_MAX_FAILURES_ACCOUNT", 5, minimum=1)
+STUDIO_LOGIN_MAX_FAILURES_ADDRESS = env_int("STUDIO_LOGIN_MAX_FAILURES_ADDRESS", 20, minimum=1)
+STUDIO_LOGIN_WINDOW_S = env_int("STUDIO_LOGIN_WINDOW_S", 15 * 60, minimum=60)
+# Only behind a proxy that appends the client address: otherwise anyone could
+# send the header and spread their failures over made-up addresses.
+STUDIO_TRUST_X_FORWARDED_FOR = env_bool("STUDIO_TRUST_X_FORWARDED_FOR", False)
 if not DEBUG:
     SECURE_SSL_REDIRECT = env_bool("DJANGO_SECURE_SSL_REDIRECT", True)
     SESSION_COOKIE_SECURE = True

@@ -3,16 +3,11 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from studio import views
+from studio.auth_views import ThrottledLoginView
 
 urlpatterns = [
     path("", views.project_list, name="project_list"),
-    path(
-        "login/",
-        auth_views.LoginView.as_view(
-            template_name="registration/login.html", redirect_authenticated_user=True
-        ),
-        name="login",
-    ),
+    path("login/", ThrottledLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("projects/new/", views.project_create, name="project_create"),
     path("project/<int:pk>/", views.project_detail, name="project_detail"),

@@ -106,7 +106,8 @@ class PanelFactory(factory.django.DjangoModelFactory):
         model = Panel
 
     board = factory.SubFactory(BoardFactory)
-    position = factory.Sequence(lambda n: n)
+    # Next free slot on its board, as the app numbers panels.
+    position = factory.LazyAttribute(lambda o: o.board.panels.count())
     action = "She walks in."
 
 

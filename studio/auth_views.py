@@ -1,0 +1,45 @@
+"""The log-in page, with the throttle of studio.throttle explained to the person."""
+
+from __future__ import annotations
+
+from django.contrib.auth.forms import AuthenticationForm
+from django.contrib.auth.views import LoginView
+from django.http import HttpResponse
+
+from studio import throttle
+
+
+class ThrottledLoginView(LoginView):
+    """Django's log-in view that says so, with a 429, when log-ins are paused.
+
+    The lock itself is enforced by studio.throttle.ThrottledModelBackend; this
+    view checks first only so a locked person is told why instead of seeing
+    "the password does not match" for the right password.
+    """
+
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+    def _lock(self):
+        return throttle.lockout(
+            self.request.POST.get("username"), throttle.client_address(self.request)
+        )
+
+    def post(self, request, *args, **kwargs):
+        lock = self._lock()
+        if lock is not None:
+            # Unbound, so rendering it does not try the password again.
+            form = AuthenticationForm(request, initial={"username": request.POST.get("username")})
+            return self._locked(form, lock)
+        return super().post(request, *args, **kwargs)
+
+    def form_invalid(self, form) -> HttpResponse:
+        # The failure just counted may be the one that starts the lock.
+        lock = self._lock()
+        if lock is not None:
+            return self._locked(form, lock)
+        return super().form_invalid(form)
+
+    def _locked(self, form, lock: throttle.Lockout) -> HttpResponse:
+        context = self.get_context_data(form=form, lockout=lock.message())
+        return self.render_to_response(context, status=429)
