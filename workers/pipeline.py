@@ -18,6 +18,7 @@ does the scheduling.
 from __future__ import annotations
 
 import logging
+import os
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -61,6 +62,40 @@ class Step:
 
 
 DONE = Step()
+
+
+# --- backends ----------------------------------------------------------------
+
+# One backend instance per process and configuration. Building one per step
+# was most of a worker's CPU time: the BFL backend opens an httpx client,
+# whose SSL context alone costs tens of milliseconds, and a fresh client also
+# reconnects to the provider for every poll. The key holds the process id (a
+# forked child must never share its parent's sockets) and the backend's own
+# settings (`BFL_*` for "bfl"), so a changed key or URL builds a new one.
+_backends: dict[tuple, object] = {}
+_MAX_CACHED_BACKENDS = 8
+
+
+def _backend(name: str, model: str):
+    prefix = f"{name.upper()}_"
+    config = tuple(
+        (key, repr(getattr(settings, key)))
+        for key in sorted(dir(settings))
+        if key.startswith(prefix)
+    )
+    key = (os.getpid(), name, model, config)
+    backend = _backends.get(key)
+    if backend is None:
+        if len(_backends) >= _MAX_CACHED_BACKENDS:
+            for (pid, *_), old in _backends.items():
+                close = getattr(old, "close", None)
+                # A parent's client is only forgotten: closing it here could
+                # disturb connections the parent still uses.
+                if close is not None and pid == key[0]:
+                    close()
+            _backends.clear()
+        backend = _backends[key] = registry.get_backend(name, model)
+    return backend
 
 
 def _lease(extra: float = 0.0) -> timedelta:
@@ -170,7 +205,7 @@ def job_start(job_id: int) -> Step:
     if job is None or job.state != State.QUEUED:
         return DONE  # a repeated delivery, a cancelled job, or one another worker has
     try:
-        backend = registry.get_backend(job.backend, job.model)
+        backend = _backend(job.backend, job.model)
         caps = backend.capabilities(job.model)
     except LookupError as exc:
         return _fail(job_id, [State.QUEUED], code="backend_unavailable", message=str(exc))
@@ -304,7 +339,7 @@ def job_poll(job_id: int) -> Step:
     job = GenerationJob.objects.get(pk=job_id)
     elapsed = (now - (job.started or job.created)).total_seconds()
     try:
-        backend = registry.get_backend(job.backend, job.model)
+        backend = _backend(job.backend, job.model)
         result = backend.poll(Submission(task_id=job.provider_task_id, polling_url=job.polling_url))
     except TransientError:
         return _poll_again(job, elapsed, interval=min(30.0, max(1.0, elapsed / 10)))
@@ -348,7 +383,7 @@ def _download_and_store(job_id: int, *, url: str = "", image: bytes | None = Non
     job = GenerationJob.objects.select_related("panel__board").get(pk=job_id)
     if image is None:
         try:
-            image = registry.get_backend(job.backend, job.model).fetch(url)
+            image = _backend(job.backend, job.model).fetch(url)
         except ResultRefused as exc:
             return _fail(job_id, [State.DOWNLOADING], exc)
         except ResultUnavailable as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -150,7 +151,7 @@ class Command(BaseCommand):
             self.stdout.write(f"The demo project “{PROJECT_NAME}” exists already; left as it is.")
         self.stdout.write(
             self.style.SUCCESS(
-                f"Log in at http://127.0.0.1:8000/ with username “{DEMO_USERNAME}” and password "
+                f"Log in at http://127.0.0.1:{os.environ.get('STUDIO_PORT', '8000')}/ with username “{DEMO_USERNAME}” and password "
                 f"“{DEMO_PASSWORD if created_user or user.check_password(DEMO_PASSWORD) else '(changed)'}”."
             )
         )
