@@ -192,3 +192,16 @@ def test_frame_size_follows_the_board_ratio_in_multiples_of_16():
     assert (w, h) == (576, 1024)
     w, h = frame_size(2.39)
     assert w == 1024 and h % 16 == 0 and abs(w / h - 2.39) < 0.05
+
+
+def test_each_member_is_staged_from_the_reference_that_fits_the_shot():
+    cast = (
+        member("Mara", [image(1, "face"), image(2, "full_body")]),
+        member("Tobias", [image(3, "full_body"), image(4, "face")]),
+    )
+    spec = PanelSpec("ws", "eye", "", "", "", cast=cast)
+    compiled = compile_panel(spec, caps(8), backend="sketch", model="sketch-v1")
+    for placement in compiled.scene.cast:
+        chosen = compiled.chosen[placement.reference_index]
+        assert chosen.character == placement.name
+        assert chosen.image.view == "full_body"

@@ -346,7 +346,11 @@ def compile_panel(
     packed = caps.single_input_image and spec.edit_source is None and len(chosen) > 0
     width, height = frame_size(spec.ratio)
     index = {id(c): i for i, c in enumerate(chosen)}
-    cast_index = {c.character: index[id(c)] for c in chosen if c.role == "cast"}
+    cast_index: dict[str, int] = {}
+    for c in chosen:
+        # A member's first reference is the one ranked best for this shot.
+        if c.role == "cast":
+            cast_index.setdefault(c.character, index[id(c)])
     location_index = next((index[id(c)] for c in chosen if c.role == "location"), None)
     scene = Scene(
         shot_type=spec.shot_type,  # type: ignore[arg-type]
