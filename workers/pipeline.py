@@ -49,7 +49,10 @@ from workers.selectors import panel_spec
 log = logging.getLogger(__name__)
 
 State = GenerationJob.State
-IN_FLIGHT = (State.SUBMITTING, State.POLLING, State.DOWNLOADING)
+# Jobs holding a provider slot. A job that is downloading does not: the
+# provider has finished its task, and freeing the slot before the download
+# and store lets the next panel start while this one is being saved.
+IN_FLIGHT = (State.SUBMITTING, State.POLLING)
 
 
 @dataclass(frozen=True)
@@ -155,15 +158,18 @@ def _needs_review(job_id: int, from_states, message: str, code: str = "outcome_u
 def _claim_slot(job: GenerationJob, cap: int) -> bool:
     """Move a queued job to `submitting` if the backend has a free slot."""
     now = timezone.now()
+    # Most deliveries of a big request find every slot taken. Seeing that
+    # without the lock keeps those cheap and off the lock the claims need;
+    # a slot freed just after this count kicks a waiting job anyway.
+    if GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count() >= cap:
+        _wait_for_slot(job, now)
+        return False
     with transaction.atomic():
         BackendSlots.objects.get_or_create(backend=job.backend)
         BackendSlots.objects.select_for_update().filter(backend=job.backend).first()
         in_flight = GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count()
         if in_flight >= cap:
-            # Wait for a finishing job to kick us; the lease is the backstop.
-            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
-                lease_expires=now + _lease(), next_poll_at=None
-            )
+            _wait_for_slot(job, now)
             return False
         return bool(
             GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
@@ -173,6 +179,13 @@ def _claim_slot(job: GenerationJob, cap: int) -> bool:
                 lease_expires=now + _lease(),
             )
         )
+
+
+def _wait_for_slot(job: GenerationJob, now) -> None:
+    # Wait for a finishing job to kick us; the lease is the backstop.
+    GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
+        lease_expires=now + _lease(), next_poll_at=None
+    )
 
 
 def kick_waiting(backend: str) -> None:
@@ -381,6 +394,7 @@ def _download_and_store(job_id: int, *, url: str = "", image: bytes | None = Non
     ):
         return DONE
     job = GenerationJob.objects.select_related("panel__board").get(pk=job_id)
+    kick_waiting(job.backend)  # the provider's task is over: its slot is free
     if image is None:
         try:
             image = _backend(job.backend, job.model).fetch(url)
@@ -459,7 +473,7 @@ def store_take(job: GenerationJob, processed) -> Step:
             error_message="",
         )
         Panel.objects.filter(pk=job.panel_id, selected_take__isnull=True).update(selected_take=take)
-    kick_waiting(job.backend)
+    # No kick here: the slot was freed when the download began.
     return DONE
 
 

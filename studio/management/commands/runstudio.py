@@ -70,7 +70,8 @@ class Command(BaseCommand):
     def _stop_all(self, children: dict[str, subprocess.Popen]) -> None:
         for child in children.values():
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                # The main process only: Celery then shuts its pool down warmly.
+                child.send_signal(signal.SIGTERM)
         deadline = time.monotonic() + 15
         for child in children.values():
             try:
