@@ -58,7 +58,7 @@ STALE_MESSAGE = (
 
 def ttl() -> timedelta:
     """How long a finished export's file is kept."""
-    return timedelta(hours=getattr(settings, "STUDIO_EXPORT_TTL_HOURS", 24))
+    return timedelta(hours=settings.STUDIO_EXPORT_TTL_HOURS)
 
 
 def export_defaults(board: Board) -> dict[str, Any]:
