@@ -1,0 +1,159 @@
+"""Makespan of a 96-panel board through the default worker setup, against the ideal.
+
+Run from the repository root: `.venv/bin/python bench/bench_throughput.py`
+(`--embedded` forces SQLite + the filesystem queue). The fake provider
+answers after 2 s and refuses more than 24 tasks in flight; the studio's cap
+is 24 too (BFL_MAX_ACTIVE), so the ideal is ceil(96 / 24) x 2 s = 8 s. One
+`celery worker` with Celery's default prefork concurrency (the CPU count)
+does the work, as `make run` or a plain production worker would.
+
+Prints the ideal and achieved makespans (request to last take stored), their
+ratio (target 0.85 or better), submissions, duplicates, lost panels, 429s,
+and where the time went: the request itself, how late results were stored
+after the provider had them, and how long a freed provider slot stayed empty.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import _common  # sibling module; it also puts the repository on the path
+
+from tests.fakes.bfl_server import FakeConfig
+
+PANELS = 96
+LATENCY_S = 2.0
+CAP = 24
+TARGET = 0.85
+
+
+def run_board(setup, project, user, panels: int) -> dict:
+    """Request a board of `panels` panels and wait for it; return timings and counts."""
+    from boards.models import Panel, Take
+    from tests.generation import make_board
+    from workers.models import GenerationJob
+    from workers.services import jobs_request
+
+    board = make_board(project, panels=panels, cast_per_panel=2)
+    chosen = _common.board_panels(board)
+    setup.fake.reset()
+    start = _common.now()
+    outcome = jobs_request(panels=chosen, user=user, backend="bfl")
+    requested = _common.now()
+    job_ids = [j.pk for j in outcome.jobs]
+    states = _common.wait_jobs(job_ids, timeout=120)
+    takes = list(Take.objects.filter(panel__board=board).values_list("prompt", "created"))
+    last_stored = max(created.timestamp() for _, created in takes) if takes else start
+
+    # Each panel's prompt is unique, so a submission finds its take by prompt.
+    stored_at = {prompt: created.timestamp() for prompt, created in takes}
+    accepted = [s for s in setup.fake.submissions() if s.body and s.body.get("prompt") in stored_at]
+    ready = sorted(s.time + LATENCY_S for s in accepted)
+    submitted = sorted(s.time for s in setup.fake.submissions())
+    lag_stored = [stored_at[s.body["prompt"]] - (s.time + LATENCY_S) for s in accepted]
+    # The i-th submit reuses, at best, the slot of the (i - cap)-th task to finish.
+    refill = [submitted[i] - ready[i - CAP] for i in range(CAP, min(len(submitted), len(ready)))]
+    return {
+        "jobs": len(job_ids),
+        "makespan": last_stored - start,
+        "request_s": requested - start,
+        "first_submit_s": (submitted[0] - start) if submitted else float("nan"),
+        "posts": len(setup.fake.submissions()),
+        "tasks": len(setup.fake.task_ids),
+        "count_429": setup.fake.count_429,
+        "max_in_flight": setup.fake.max_in_flight_seen,
+        "succeeded": sum(1 for s in states.values() if s == GenerationJob.State.SUCCEEDED),
+        "lost": Panel.objects.filter(board=board, selected_take__isnull=True).count(),
+        "lag_stored": lag_stored,
+        "refill": refill,
+        "timeline": _timeline(start, submitted, ready, sorted(stored_at.values())),
+    }
+
+
+def _timeline(start: float, submitted, ready, stored, step: float = 0.5) -> list[str]:
+    """Per half second after the request: submits, results ready at the provider, takes stored."""
+    end = max([*submitted, *ready, *stored, start])
+    rows = []
+    for n in range(math.ceil((end - start) / step) + 1):
+        lo, hi = start + n * step, start + (n + 1) * step
+        counts = [sum(1 for t in times if lo <= t < hi) for times in (submitted, ready, stored)]
+        rows.append(
+            f"  {n * step:5.1f} s  submit {counts[0]:3d}  ready {counts[1]:3d}  stored {counts[2]:3d}"
+        )
+    return rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--embedded", action="store_true", help="SQLite + filesystem queue")
+    parser.add_argument("--timeline", action="store_true", help="print events per half second")
+    args = parser.parse_args()
+
+    config = FakeConfig(latency_s=LATENCY_S, cap=CAP, record_images=False)
+    setup = _common.prepare(config, embedded=args.embedded, max_active=CAP)
+    from tests.workers_harness import kill_worker, start_worker_process
+
+    worker = None
+    try:
+        worker = start_worker_process(
+            setup.worker_env, setup.tmp / "worker.log", name="bench", concurrency=None
+        )
+        processes = len(worker.pids()) - 1
+        project, user = _common.make_team("Throughput")
+        # Warm-up on its own project: imports, connections and the learned
+        # provider latency are what a worker that has been running has.
+        warm_project, _ = _common.make_team("Warm-up")
+        run_board(setup, warm_project, user, panels=4)
+        result = run_board(setup, project, user, panels=PANELS)
+    finally:
+        if worker is not None:
+            kill_worker(worker)
+        _common.teardown(setup)
+
+    ideal = math.ceil(PANELS / CAP) * LATENCY_S
+    ratio = ideal / result["makespan"]
+    print(f"setup: {setup.describe()}")
+    print(
+        f"worker: 1 celery worker, prefork concurrency {processes} "
+        f"(default = CPU count {os.cpu_count()})"
+    )
+    print(
+        f"panels {PANELS}, provider latency {LATENCY_S:.1f} s, provider cap {CAP}, BFL_MAX_ACTIVE {CAP}"
+    )
+    print(f"ideal makespan        {ideal:6.2f} s")
+    print(f"achieved makespan     {result['makespan']:6.2f} s")
+    print(f"ratio ideal/achieved  {ratio:6.3f}  (target {TARGET} or better)")
+    print(f"submissions           {result['tasks']:6d}  (POSTs {result['posts']})")
+    print(f"duplicates            {result['tasks'] - result['jobs']:6d}")
+    print(f"lost panels           {result['lost']:6d}  (succeeded {result['succeeded']})")
+    print(f"429s                  {result['count_429']:6d}")
+    print(f"max in flight seen    {result['max_in_flight']:6d}")
+    print(f"request call          {result['request_s']:6.2f} s (compile + queue {PANELS} jobs)")
+    print(f"first submit after    {result['first_submit_s']:6.2f} s")
+    if result["lag_stored"]:
+        lag = result["lag_stored"]
+        print(
+            f"provider ready -> take stored: median {statistics.median(lag):.3f} s, "
+            f"max {max(lag):.3f} s"
+        )
+    if result["refill"]:
+        refill = result["refill"]
+        print(
+            f"freed slot -> next submit:     median {statistics.median(refill):.3f} s, "
+            f"max {max(refill):.3f} s"
+        )
+    if args.timeline:
+        print("timeline (events per half second after the request):")
+        print("\n".join(result["timeline"]))
+    print(f"worker log: {setup.tmp / 'worker.log'}")
+
+
+if __name__ == "__main__":
+    main()
