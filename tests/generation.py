@@ -91,10 +91,13 @@ class Driver:
             due, step = timers.pop(0)
             if due > now:
                 time.sleep(due - now)
-            run = pipeline.job_start if step.task == "start" else pipeline.job_poll
-            nxt = run(step.job_id)
-            if nxt.task:
-                self.queue.append(nxt)
+            if step.task == "download":
+                nxt = pipeline.job_download(step.job_id, step.url)
+            elif step.task == "start":
+                nxt = pipeline.job_start(step.job_id)
+            else:
+                nxt = pipeline.job_poll(step.job_id)
+            self.queue.extend(nxt.flatten())
         raise AssertionError("jobs did not settle in time")
 
 

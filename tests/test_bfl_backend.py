@@ -135,7 +135,7 @@ def test_body_carries_every_reference_in_order_as_bare_base64(fake, backend):
     assert [base64.b64decode(body[k]) for k in keys] == [f"image-{i}".encode() for i in range(8)]
     assert "input_image_9" not in body
     assert body["prompt"] == "Mara runs"
-    assert (body["seed"], body["output_format"], body["safety_tolerance"]) == (42, "png", 2)
+    assert (body["seed"], body["output_format"], body["safety_tolerance"]) == (42, "jpeg", 2)
 
 
 def test_width_and_height_are_sent_as_multiples_of_16(fake, backend):
@@ -499,7 +499,7 @@ def test_redirect_to_a_host_not_allowed_is_refused(fake, backend):
 def test_redirect_to_an_allowed_host_is_followed(fake, make_backend):
     fake.config.sample_redirect_host = "localhost"
     backend = make_backend(result_hosts=["127.0.0.1", "localhost"])
-    assert backend.fetch(_ready_url(fake, backend)).startswith(b"\x89PNG")
+    assert backend.fetch(_ready_url(fake, backend)).startswith(b"\xff\xd8")
     assert [d.headers["host"].split(":")[0] for d in fake.downloads()] == [
         "127.0.0.1",
         "localhost",

@@ -159,10 +159,10 @@ def test_capabilities_declare_the_sketch_contract():
     )
 
 
-def test_submit_returns_the_png_at_once_for_free_and_poll_says_ready():
+def test_submit_returns_the_image_at_once_for_free_and_poll_says_ready():
     backend = SketchBackend()
     submission = backend.submit(frame_request([(figure_sheet(RED), "left")]))
-    assert submission.image is not None and submission.image.startswith(b"\x89PNG")
+    assert submission.image is not None and submission.image.startswith(b"\xff\xd8")
     assert submission.cost == 0.0
     assert len(submission.task_id) == 64 and int(submission.task_id, 16) >= 0
     assert backend.poll(submission).state == "ready"

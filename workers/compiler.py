@@ -158,7 +158,57 @@ class CompiledRequest:
             "height": self.height,
             "aspect_ratio": self.aspect_ratio,
             "instruction": self.instruction,
+            "scene": {
+                "shot_type": self.scene.shot_type,
+                "camera_angle": self.scene.camera_angle,
+                "action": self.scene.action,
+                "cast": [
+                    [c.name, c.placement, c.expression, c.reference_index] for c in self.scene.cast
+                ],
+                "location_index": self.scene.location_index,
+            },
         }
+
+    @classmethod
+    def from_manifest(
+        cls, manifest: dict, images: dict[tuple[str, int], ImageSpec]
+    ) -> CompiledRequest:
+        """Rebuild what was compiled when the job was asked for, from its stored manifest.
+
+        Workers send exactly what was priced and fingerprinted. `images` maps
+        (role, id) to the stored image; a missing or changed image is an error.
+        """
+        chosen = []
+        for ref in manifest["references"]:
+            image = images.get((ref["role"], ref["id"]))
+            if image is None or image.sha256 != ref["sha256"]:
+                raise LookupError(
+                    f"The reference “{ref['label']}” was changed or deleted since this panel "
+                    "was queued; generate it again."
+                )
+            chosen.append(Chosen(ref["role"], image, ref["label"], ref.get("character", "")))
+        scene = manifest.get("scene") or {}
+        compiled = cls(
+            prompt=manifest["prompt"],
+            chosen=chosen,
+            packed=manifest["packed"],
+            width=manifest["width"],
+            height=manifest["height"],
+            aspect_ratio=manifest["aspect_ratio"],
+            seed=manifest["seed"],
+            backend=manifest["backend"],
+            model=manifest["model"],
+            instruction=manifest.get("instruction", ""),
+            scene=Scene(
+                shot_type=scene.get("shot_type", "ms"),
+                camera_angle=scene.get("camera_angle", "eye"),
+                action=scene.get("action", ""),
+                cast=tuple(CastPlacement(*c) for c in scene.get("cast", [])),
+                location_index=scene.get("location_index"),
+            ),
+        )
+        compiled.fingerprint = fingerprint(compiled)
+        return compiled
 
     def load(self) -> GenerationRequest:
         """Read the chosen images and build the backend request (packing when needed)."""
@@ -384,8 +434,5 @@ def fingerprint(compiled: CompiledRequest) -> str:
     manifest = compiled.manifest()
     for ref in manifest["references"]:
         ref.pop("id")  # the same bytes under another row are the same input
-    manifest["scene"] = [
-        (c.name, c.placement, c.expression, c.reference_index) for c in compiled.scene.cast
-    ]
     blob = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -18,7 +18,6 @@ does the scheduling.
 from __future__ import annotations
 
 import logging
-import os
 import random
 from dataclasses import dataclass
 from datetime import timedelta
@@ -42,9 +41,9 @@ from workers.backends.base import (
     Submission,
     TransientError,
 )
-from workers.compiler import compile_panel
+from workers.compiler import CompiledRequest, compile_panel
 from workers.models import BackendSlots, GenerationJob
-from workers.selectors import panel_spec
+from workers.selectors import panel_spec, request_images
 
 log = logging.getLogger(__name__)
 
@@ -57,48 +56,25 @@ IN_FLIGHT = (State.SUBMITTING, State.POLLING)
 
 @dataclass(frozen=True)
 class Step:
-    """What the task layer should schedule next."""
+    """What the task layer should schedule next (and `then`, steps of other jobs)."""
 
-    task: str | None = None  # "start" or "poll"
+    task: str | None = None  # "start", "poll" or "download"
     countdown: float = 0.0
     job_id: int | None = None
+    then: tuple[Step, ...] = ()
+    url: str = ""  # the result to fetch, for "download"
+
+    def also(self, other: Step) -> Step:
+        if other.task is None and not other.then:
+            return self
+        return Step(self.task, self.countdown, self.job_id, (*self.then, other), self.url)
+
+    def flatten(self) -> list[Step]:
+        own = [self] if self.task else []
+        return own + [step for child in self.then for step in child.flatten()]
 
 
 DONE = Step()
-
-
-# --- backends ----------------------------------------------------------------
-
-# One backend instance per process and configuration. Building one per step
-# was most of a worker's CPU time: the BFL backend opens an httpx client,
-# whose SSL context alone costs tens of milliseconds, and a fresh client also
-# reconnects to the provider for every poll. The key holds the process id (a
-# forked child must never share its parent's sockets) and the backend's own
-# settings (`BFL_*` for "bfl"), so a changed key or URL builds a new one.
-_backends: dict[tuple, object] = {}
-_MAX_CACHED_BACKENDS = 8
-
-
-def _backend(name: str, model: str):
-    prefix = f"{name.upper()}_"
-    config = tuple(
-        (key, repr(getattr(settings, key)))
-        for key in sorted(dir(settings))
-        if key.startswith(prefix)
-    )
-    key = (os.getpid(), name, model, config)
-    backend = _backends.get(key)
-    if backend is None:
-        if len(_backends) >= _MAX_CACHED_BACKENDS:
-            for (pid, *_), old in _backends.items():
-                close = getattr(old, "close", None)
-                # A parent's client is only forgotten: closing it here could
-                # disturb connections the parent still uses.
-                if close is not None and pid == key[0]:
-                    close()
-            _backends.clear()
-        backend = _backends[key] = registry.get_backend(name, model)
-    return backend
 
 
 def _lease(extra: float = 0.0) -> timedelta:
@@ -188,8 +164,8 @@ def _wait_for_slot(job: GenerationJob, now) -> None:
     )
 
 
-def kick_waiting(backend: str) -> None:
-    """A slot freed up: start the oldest queued job of the backend not already kicked."""
+def _claim_next_waiting(backend: str) -> int | None:
+    """Mark and return the oldest queued job of the backend not kicked in the last seconds."""
     now = timezone.now()
     with transaction.atomic():
         BackendSlots.objects.select_for_update().filter(backend=backend).first()
@@ -201,9 +177,16 @@ def kick_waiting(backend: str) -> None:
             .values_list("pk", flat=True)
             .first()
         )
-        if job_id is None:
-            return
-        GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
+        if job_id is not None:
+            GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
+    return job_id
+
+
+def kick_waiting(backend: str) -> None:
+    """A slot freed up: send a start for the oldest waiting job of the backend."""
+    job_id = _claim_next_waiting(backend)
+    if job_id is None:
+        return
     from workers.tasks import start_job
 
     transaction.on_commit(lambda: start_job.delay(job_id))
@@ -218,18 +201,14 @@ def job_start(job_id: int) -> Step:
     if job is None or job.state != State.QUEUED:
         return DONE  # a repeated delivery, a cancelled job, or one another worker has
     try:
-        backend = _backend(job.backend, job.model)
+        backend = registry.get_backend(job.backend, job.model)
         caps = backend.capabilities(job.model)
     except LookupError as exc:
         return _fail(job_id, [State.QUEUED], code="backend_unavailable", message=str(exc))
     if not _claim_slot(job, caps.max_active):
         return DONE
     try:
-        panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
-        spec = panel_spec(
-            panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction
-        )
-        compiled = compile_panel(spec, caps, backend=job.backend, model=job.model)
+        compiled = _compiled(job, caps)
         request = compiled.load()
     except Exception as exc:  # nothing was sent: a missing file, a broken reference
         log.exception("job %s: could not build the request", job_id)
@@ -239,9 +218,10 @@ def job_start(job_id: int) -> Step:
             code="request_error",
             message=f"Could not prepare the request: {exc}",
         )
-    GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
-        request=compiled.manifest(), fingerprint=compiled.fingerprint
-    )
+    if compiled.fingerprint != job.fingerprint:
+        GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
+            request=compiled.manifest(), fingerprint=compiled.fingerprint
+        )
 
     try:
         submission = backend.submit(request)
@@ -291,6 +271,17 @@ def job_start(job_id: int) -> Step:
         next_poll_at=now + timedelta(seconds=delay), lease_expires=now + _lease(delay)
     )
     return Step("poll", delay, job_id)
+
+
+def _compiled(job: GenerationJob, caps) -> CompiledRequest:
+    """What to send: the request compiled when the job was asked for (what was priced)."""
+    if "scene" in job.request:
+        return CompiledRequest.from_manifest(job.request, request_images(job.request))
+    panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
+    spec = panel_spec(
+        panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction
+    )
+    return compile_panel(spec, caps, backend=job.backend, model=job.model)
 
 
 def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = True) -> Step:
@@ -352,7 +343,7 @@ def job_poll(job_id: int) -> Step:
     job = GenerationJob.objects.get(pk=job_id)
     elapsed = (now - (job.started or job.created)).total_seconds()
     try:
-        backend = _backend(job.backend, job.model)
+        backend = registry.get_backend(job.backend, job.model)
         result = backend.poll(Submission(task_id=job.provider_task_id, polling_url=job.polling_url))
     except TransientError:
         return _poll_again(job, elapsed, interval=min(30.0, max(1.0, elapsed / 10)))
@@ -362,7 +353,7 @@ def job_poll(job_id: int) -> Step:
         return _fail(job_id, [State.POLLING], exc)
     if result.state == "ready":
         _note_latency(job.backend, elapsed)
-        return _download_and_store(job_id, url=result.sample_url)
+        return _hand_over(job_id, result.sample_url)
     if result.progress is not None:
         GenerationJob.objects.filter(pk=job_id).update(progress=result.progress)
     return _poll_again(job, elapsed, interval=poll_interval(elapsed))
@@ -387,17 +378,57 @@ def _poll_again(job: GenerationJob, elapsed: float, *, interval: float) -> Step:
 # --- download and store -----------------------------------------------------------
 
 
-def _download_and_store(job_id: int, *, url: str = "", image: bytes | None = None) -> Step:
-    now = timezone.now()
-    if not GenerationJob.objects.filter(pk=job_id, state=State.POLLING).update(
-        state=State.DOWNLOADING, lease_expires=now + _lease()
-    ):
+def _download_and_store(job_id: int, *, image: bytes) -> Step:
+    """A backend that rendered during submit: store its image now."""
+    if not _claim_download(job_id):
         return DONE
     job = GenerationJob.objects.select_related("panel__board").get(pk=job_id)
-    kick_waiting(job.backend)  # the provider's task is over: its slot is free
+    kick_waiting(job.backend)
+    return _fetch_and_store(job, url="", image=image)
+
+
+def _claim_download(job_id: int) -> bool:
+    return bool(
+        GenerationJob.objects.filter(pk=job_id, state=State.POLLING).update(
+            state=State.DOWNLOADING, lease_expires=timezone.now() + _lease()
+        )
+    )
+
+
+def _hand_over(job_id: int, url: str) -> Step:
+    """The provider finished: give its slot to the next waiting panel, then download.
+
+    The next submit happens here, in this task; the download goes to a task
+    of its own, so a wave of results finishing together starts the next wave
+    first and stores images after.
+    """
+    if not _claim_download(job_id):
+        return DONE
+    backend = GenerationJob.objects.filter(pk=job_id).values_list("backend", flat=True).get()
+    download = Step("download", 0, job_id, url=url)
+    next_id = _claim_next_waiting(backend)
+    if next_id is None:
+        return download
+    return download.also(job_start(next_id))
+
+
+def job_download(job_id: int, url: str) -> Step:
+    """Fetch a finished job's image at once (provider URLs expire) and store it."""
+    job = GenerationJob.objects.select_related("panel__board").filter(pk=job_id).first()
+    if job is None or job.state != State.DOWNLOADING:
+        return DONE
+    GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).update(
+        lease_expires=timezone.now() + _lease()
+    )
+    return _fetch_and_store(job, url=url, image=None)
+
+
+def _fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Step:
+    job_id = job.pk
+    now = timezone.now()
     if image is None:
         try:
-            image = _backend(job.backend, job.model).fetch(url)
+            image = registry.get_backend(job.backend, job.model).fetch(url)
         except ResultRefused as exc:
             return _fail(job_id, [State.DOWNLOADING], exc)
         except ResultUnavailable as exc:

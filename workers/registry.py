@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from django.conf import settings
 
 from workers.backends.base import Backend, Capabilities
@@ -27,8 +29,38 @@ def models_for(backend: str) -> tuple[str, ...]:
     return get_backend(backend).capabilities().models
 
 
+# One backend instance per process and configuration. Building one per step
+# was most of a worker's CPU time: the bfl backend opens an httpx client whose
+# SSL context alone costs tens of milliseconds, and a fresh client reconnects
+# for every poll. The key holds the process id (a forked child must never
+# share its parent's sockets) and the settings the backend is built from.
+_instances: dict[tuple, Backend] = {}
+
+
+def _config(name: str) -> tuple:
+    if name == "bfl":
+        return (
+            settings.BFL_API_KEY,
+            settings.BFL_BASE_URL,
+            tuple(settings.BFL_RESULT_HOSTS),
+            settings.BFL_MAX_ACTIVE,
+            settings.BFL_MODEL,
+        )
+    return ()
+
+
 def get_backend(name: str, model: str = "") -> Backend:
     """A backend instance ready to use; unknown or unconfigured names are an error."""
+    key = (os.getpid(), name, model, _config(name))
+    backend = _instances.get(key)
+    if backend is None:
+        if len(_instances) >= 8:
+            _instances.clear()  # settings changed (tests) or a fork: start afresh
+        backend = _instances[key] = _build(name, model)
+    return backend
+
+
+def _build(name: str, model: str) -> Backend:
     if name == "sketch":
         from workers.backends.sketch import SketchBackend
 

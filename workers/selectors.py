@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
 from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
 
-from boards.models import Board, Panel, Take
+from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
 from studio.models import Project, StoredImage
 from workers.compiler import CastSpec, ImageSpec, PanelSpec
@@ -30,6 +31,30 @@ def image_spec(image: StoredImage, *, view: str = "", label: str = "") -> ImageS
     )
 
 
+_ROLE_MODELS = {
+    "cast": ReferenceImage,
+    "location": LocationImage,
+    "style": StyleImage,
+    "previous": Take,
+    "edit_source": Take,
+}
+
+
+def request_images(manifest: dict) -> dict[tuple[str, int], ImageSpec]:
+    """The stored images a job's manifest names, by (role, id), in one query per image table."""
+    wanted: dict[type, set[int]] = {}
+    for ref in manifest.get("references", []):
+        wanted.setdefault(_ROLE_MODELS[ref["role"]], set()).add(ref["id"])
+    found: dict[tuple[str, int], ImageSpec] = {}
+    for model, ids in wanted.items():
+        rows = {row.pk: row for row in model.objects.filter(pk__in=ids)}
+        for ref in manifest["references"]:
+            row = rows.get(ref["id"]) if _ROLE_MODELS[ref["role"]] is model else None
+            if row is not None:
+                found[(ref["role"], row.pk)] = image_spec(row, view=getattr(row, "view", ""))
+    return found
+
+
 def default_seed(panel: Panel) -> int:
     """A panel without a chosen seed keeps one stable seed, so unchanged inputs match."""
     return panel.seed if panel.seed is not None else (panel.pk * 7919 + 104729) % (2**31)
@@ -39,76 +64,117 @@ def panel_spec(
     panel: Panel, *, seed: int | None = None, edit_source: Take | None = None, instruction: str = ""
 ) -> PanelSpec:
     """Everything the compiler needs about one panel, in a fixed number of queries."""
-    panel = Panel.objects.select_related("board__project", "location").get(pk=panel.pk)
-    board: Board = panel.board
-    project: Project = board.project
-    cast = list(panel.cast.select_related("character", "sheet").order_by("order", "id"))
-    sheet_ids = {m.sheet_id for m in cast if m.sheet_id}
+    spec = panel_specs([panel], seeds={panel.pk: seed})[panel.pk]
+    if edit_source is None and not instruction:
+        return spec
+    return replace(
+        spec,
+        edit_source=image_spec(edit_source, label="the image to edit") if edit_source else None,
+        instruction=instruction,
+    )
+
+
+def panel_specs(panels: list[Panel], *, seeds: dict[int, int | None]) -> dict[int, PanelSpec]:
+    """Specs for many panels of one board at once, in a fixed number of queries."""
+    ids = [p.pk for p in panels]
+    rows = list(
+        Panel.objects.filter(pk__in=ids)
+        .select_related("board__project", "location")
+        .order_by("position")
+    )
+    if not rows:
+        return {}
+    casts: dict[int, list[CastMember]] = {}
+    for member in (
+        CastMember.objects.filter(panel_id__in=ids)
+        .select_related("character", "sheet")
+        .order_by("order", "id")
+    ):
+        casts.setdefault(member.panel_id, []).append(member)
+    everyone = [m for members in casts.values() for m in members]
     defaults = {
-        s.character_id: s
-        for s in ReferenceSheet.objects.filter(
-            character_id__in=[m.character_id for m in cast if not m.sheet_id], is_default=True
+        sheet.character_id: sheet
+        for sheet in ReferenceSheet.objects.filter(
+            character_id__in={m.character_id for m in everyone if not m.sheet_id}, is_default=True
         )
     }
-    sheet_ids |= {s.pk for s in defaults.values()}
-    images_by_sheet: dict[int, list[ReferenceImage]] = {}
+    sheet_ids = {m.sheet_id for m in everyone if m.sheet_id} | {s.pk for s in defaults.values()}
+    images_by_sheet: dict[int, tuple[ImageSpec, ...]] = {}
     for image in ReferenceImage.objects.filter(sheet_id__in=sheet_ids).order_by("id"):
-        images_by_sheet.setdefault(image.sheet_id, []).append(image)
-
-    members = []
-    for m in cast:
-        sheet = m.sheet or defaults.get(m.character_id)
-        images = images_by_sheet.get(sheet.pk, []) if sheet else []
-        members.append(
-            CastSpec(
-                name=m.character.name,
-                appearance=m.character.appearance,
-                sheet_name=sheet.name if sheet else "",
-                addendum=sheet.addendum if sheet else "",
-                placement=m.placement,
-                expression=m.expression,
-                images=tuple(image_spec(im, view=im.view, label=im.label) for im in images),
-            )
+        spec = image_spec(image, view=image.view, label=image.label)
+        images_by_sheet[image.sheet_id] = (*images_by_sheet.get(image.sheet_id, ()), spec)
+    images_by_location: dict[int, tuple[ImageSpec, ...]] = {}
+    location_ids = {p.location_id for p in rows if p.location_id}
+    for image in LocationImage.objects.filter(location_id__in=location_ids).order_by("id"):
+        spec = image_spec(image, label=image.label)
+        images_by_location[image.location_id] = (
+            *images_by_location.get(image.location_id, ()),
+            spec,
         )
-
-    location_images: tuple[ImageSpec, ...] = ()
-    if panel.location_id:
-        location_images = tuple(
-            image_spec(im, label=im.label)
-            for im in LocationImage.objects.filter(location_id=panel.location_id).order_by("id")
-        )
+    project: Project = rows[0].board.project
     style_images = tuple(
         image_spec(im, label=im.label)
         for im in StyleImage.objects.filter(project=project).order_by("id")
     )
-    previous = None
-    if panel.continue_previous and panel.position > 0:
-        prev = (
-            Panel.objects.filter(board_id=board.pk, position__lt=panel.position)
-            .select_related("selected_take")
-            .order_by("-position")
-            .first()
+    previous = _previous_takes([p for p in rows if p.continue_previous and p.position > 0])
+
+    specs = {}
+    for panel in rows:
+        board: Board = panel.board
+        members = []
+        for m in casts.get(panel.pk, []):
+            sheet = m.sheet or defaults.get(m.character_id)
+            members.append(
+                CastSpec(
+                    name=m.character.name,
+                    appearance=m.character.appearance,
+                    sheet_name=sheet.name if sheet else "",
+                    addendum=sheet.addendum if sheet else "",
+                    placement=m.placement,
+                    expression=m.expression,
+                    images=images_by_sheet.get(sheet.pk, ()) if sheet else (),
+                )
+            )
+        seed = seeds.get(panel.pk)
+        specs[panel.pk] = PanelSpec(
+            shot_type=panel.shot_type,
+            camera_angle=panel.camera_angle,
+            action=panel.action,
+            dialogue=panel.dialogue,
+            style=project.style,
+            location_name=panel.location.name if panel.location else "",
+            location_description=panel.location.description if panel.location else "",
+            location_images=images_by_location.get(panel.location_id, ())
+            if panel.location_id
+            else (),
+            style_images=style_images,
+            cast=tuple(members),
+            previous_take=previous.get(panel.pk),
+            aspect=board.aspect,
+            ratio=board.ratio,
+            seed=default_seed(panel) if seed is None else seed,
         )
-        if prev and prev.selected_take:
-            previous = image_spec(prev.selected_take, label="previous panel")
-    return PanelSpec(
-        shot_type=panel.shot_type,
-        camera_angle=panel.camera_angle,
-        action=panel.action,
-        dialogue=panel.dialogue,
-        style=project.style,
-        location_name=panel.location.name if panel.location else "",
-        location_description=panel.location.description if panel.location else "",
-        location_images=location_images,
-        style_images=style_images,
-        cast=tuple(members),
-        previous_take=previous,
-        aspect=board.aspect,
-        ratio=board.ratio,
-        seed=default_seed(panel) if seed is None else seed,
-        edit_source=image_spec(edit_source, label="the image to edit") if edit_source else None,
-        instruction=instruction,
-    )
+    return specs
+
+
+def _previous_takes(panels: list[Panel]) -> dict[int, ImageSpec]:
+    """For panels that continue the previous one: that panel's selected take."""
+    if not panels:
+        return {}
+    board_ids = {p.board_id for p in panels}
+    by_board: dict[int, list[Panel]] = {}
+    for row in (
+        Panel.objects.filter(board_id__in=board_ids)
+        .select_related("selected_take")
+        .order_by("position")
+    ):
+        by_board.setdefault(row.board_id, []).append(row)
+    found = {}
+    for panel in panels:
+        before = [p for p in by_board.get(panel.board_id, []) if p.position < panel.position]
+        if before and before[-1].selected_take:
+            found[panel.pk] = image_spec(before[-1].selected_take, label="previous panel")
+    return found
 
 
 def project_spend(project: Project) -> Decimal:

@@ -21,7 +21,7 @@ from studio.models import Project
 from workers import registry
 from workers.compiler import compile_panel
 from workers.models import GenerationJob
-from workers.selectors import panel_spec, project_spend
+from workers.selectors import panel_spec, panel_specs, project_spend
 
 
 @dataclass
@@ -102,9 +102,14 @@ def jobs_request(
     name, model = _backend_for(project, backend)
     caps = registry.capabilities(name, model)
     now = timezone.now()
+    seeds = {p.pk: secrets.randbelow(2**31) if variation else None for p in panels}
+    specs = panel_specs(panels, seeds=seeds)
+    compiled = {p.pk: compile_panel(specs[p.pk], caps, backend=name, model=model) for p in panels}
+    kind = GenerationJob.Kind.VARIATION if variation else GenerationJob.Kind.GENERATE
+    new_jobs: list[GenerationJob] = []
     with transaction.atomic():
-        # Serialises spending checks of one project: concurrent requests
-        # cannot both see the same room under the cap.
+        # Serialises requests for one project: concurrent requests cannot both
+        # see the same room under the cap, nor both queue the same panel.
         project = Project.objects.select_for_update().get(pk=project.pk)
         spent = project_spend(project)
         active = set(
@@ -112,56 +117,54 @@ def jobs_request(
                 panel__in=panels, state__in=GenerationJob.ACTIVE_STATES
             ).values_list("panel_id", flat=True)
         )
+        existing = {} if variation else _takes_by_fingerprint(compiled)
         for panel in panels:
+            request = compiled[panel.pk]
             if panel.pk in active:
                 outcome.busy.append(panel)
                 continue
-            seed = secrets.randbelow(2**31) if variation else None
-            compiled = compile_panel(panel_spec(panel, seed=seed), caps, backend=name, model=model)
-            if not variation:
-                take = (
-                    Take.objects.filter(panel=panel, fingerprint=compiled.fingerprint)
-                    .order_by("-created")
-                    .first()
+            take = existing.get((panel.pk, request.fingerprint))
+            if take is not None:
+                Panel.objects.filter(pk=panel.pk, selected_take__isnull=True).update(
+                    selected_take=take
                 )
-                if take is not None:
-                    Panel.objects.filter(pk=panel.pk, selected_take__isnull=True).update(
-                        selected_take=take
-                    )
-                    outcome.reused.append(panel)
-                    continue
-            estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(
-                Decimal("0.01")
-            )
+                outcome.reused.append(panel)
+                continue
+            estimate = Decimal(str(registry.estimate_cost(name, request))).quantize(Decimal("0.01"))
             if project.spending_cap is not None and spent + estimate > project.spending_cap:
                 outcome.refused.append(panel)
                 outcome.message = _cap_message(project, spent, estimate)
                 continue
-            try:
-                with transaction.atomic():
-                    job = GenerationJob.objects.create(
-                        project=project,
-                        panel=panel,
-                        kind=GenerationJob.Kind.VARIATION
-                        if variation
-                        else GenerationJob.Kind.GENERATE,
-                        backend=name,
-                        model=model,
-                        seed=compiled.seed,
-                        fingerprint=compiled.fingerprint,
-                        request=compiled.manifest(),
-                        estimated_cost=estimate,
-                        requested_by=user,
-                        lease_expires=now + _lease(),
-                    )
-            except IntegrityError:
-                # Another request queued this panel a moment ago.
-                outcome.busy.append(panel)
-                continue
             spent += estimate
-            outcome.jobs.append(job)
+            new_jobs.append(
+                GenerationJob(
+                    project=project,
+                    panel=panel,
+                    kind=kind,
+                    backend=name,
+                    model=model,
+                    seed=request.seed,
+                    fingerprint=request.fingerprint,
+                    request=request.manifest(),
+                    estimated_cost=estimate,
+                    requested_by=user,
+                    lease_expires=now + _lease(),
+                )
+            )
+        # The project lock and the active check above rule out a second active
+        # job for these panels; the partial unique index stays as the last word.
+        outcome.jobs = GenerationJob.objects.bulk_create(new_jobs)
+        for job in outcome.jobs:
             _enqueue_start(job.pk)
     return outcome
+
+
+def _takes_by_fingerprint(compiled: dict) -> dict[tuple[int, str], Take]:
+    """The newest take of each panel made from exactly this request, in one query."""
+    takes = Take.objects.filter(
+        panel_id__in=list(compiled), fingerprint__in={c.fingerprint for c in compiled.values()}
+    ).order_by("created", "id")
+    return {(t.panel_id, t.fingerprint): t for t in takes}
 
 
 def job_request_edit(
