@@ -6,6 +6,7 @@ project owns must be stored through here.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 
 from django.core.files.base import ContentFile
@@ -22,7 +23,13 @@ def project_prefix(project_id: int) -> str:
 def save_bytes(project_id: int, folder: str, extension: str, data: bytes) -> str:
     """Store bytes under a random name and return the storage name."""
     name = f"{project_prefix(project_id)}{folder}/{uuid.uuid4().hex}.{extension.lstrip('.')}"
-    return default_storage.save(name, ContentFile(data))
+    try:
+        return default_storage.save(name, ContentFile(data))
+    except OSError:
+        # A full disk leaves a truncated file behind under the name we chose.
+        with contextlib.suppress(OSError):
+            default_storage.delete(name)
+        raise
 
 
 def fill_stored_image(

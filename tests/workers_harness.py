@@ -446,3 +446,130 @@ def harness(transactional_db, settings, tmp_path, fake_provider) -> Iterator[Har
             harness.kill_all()
             # A killed worker's held (unacknowledged) messages would come back later.
             harness.purge()
+
+
+# --- faults: database restarts, full disks, warm shutdowns (tests/test_faults.py) ---------
+
+
+def postgres_cluster_version() -> str:
+    """This machine's PostgreSQL cluster version (the one folder under /etc/postgresql)."""
+    versions = sorted(p.name for p in Path("/etc/postgresql").iterdir() if p.is_dir())
+    if len(versions) != 1:
+        raise RuntimeError(f"expected one PostgreSQL version in /etc/postgresql, found {versions}")
+    return versions[0]
+
+
+def _pg_ctlcluster(action: str, timeout: float) -> subprocess.CompletedProcess:
+    cmd = ["pg_ctlcluster", "--skip-systemctl-redirect", postgres_cluster_version(), "main"]
+    return subprocess.run(
+        [*cmd, action], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def postgres_accepts(timeout: float = 2.0) -> bool:
+    """True when the local server answers a connection attempt."""
+    probe = subprocess.run(
+        ["pg_isready", "-h", "127.0.0.1", "-p", "5432", "-t", str(max(1, int(timeout)))],
+        capture_output=True,
+        timeout=timeout + 5,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def restart_postgres(timeout: float = 60.0) -> float:
+    """Restart this machine's PostgreSQL (root only); return the seconds it was away."""
+    started = time.monotonic()
+    done = _pg_ctlcluster("restart", timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"pg_ctlcluster restart failed: {done.stdout}{done.stderr}")
+    wait_for(postgres_accepts, timeout, interval=0.2, what="PostgreSQL to accept connections")
+    return time.monotonic() - started
+
+
+def ensure_postgres_running(timeout: float = 60.0) -> None:
+    """Start PostgreSQL again if a test left it stopped (used in `finally` blocks)."""
+    if postgres_accepts():
+        return
+    _pg_ctlcluster("start", timeout)
+    wait_for(postgres_accepts, timeout, interval=0.2, what="PostgreSQL to start again")
+
+
+@contextlib.contextmanager
+def tmpfs_mounted(path: Path, size: str = "64k") -> Iterator[bool]:
+    """Mount a small tmpfs on `path` for the block; yields False when mounting is not permitted."""
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = (
+        subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)],
+            capture_output=True,
+            check=False,
+        ).returncode
+        == 0
+    )
+    try:
+        yield mounted
+    finally:
+        if mounted:
+            subprocess.run(["umount", "-l", str(path)], capture_output=True, check=False)
+
+
+def fill_disk(folder: Path, name: str = "filler.bin", *, leave: int = 0) -> Path:
+    """Write a file into `folder` until its filesystem has at most `leave` bytes free."""
+    filler = folder / name
+    with filler.open("wb") as out:
+        while True:
+            free = os.statvfs(folder).f_bavail * os.statvfs(folder).f_frsize
+            if free <= leave:
+                break
+            try:
+                out.write(b"\0" * min(4096, free - leave))
+                out.flush()
+            except OSError:
+                break
+    return filler
+
+
+def warm_stop(worker: Worker, timeout: float = 20.0) -> int | None:
+    """SIGTERM the worker's main process; its exit code, or None if it had to be killed."""
+    if worker.alive():
+        os.kill(worker.pid, signal.SIGTERM)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            worker.process.wait(timeout)
+    code = worker.process.poll()
+    kill_worker(worker)  # pool children left behind by a stuck shutdown
+    return code
+
+
+def settle_through_faults(
+    harness: Harness, job_ids: Iterable[int], timeout: float = 60.0, *, sweep_every: float = 1.0
+) -> dict[int, str]:
+    """Wait for jobs to settle while sweeping like beat would, riding out database outages.
+
+    The test process's own connection breaks when the database restarts: a
+    failed read closes it, so the next one opens a fresh connection.
+    """
+    from django.db import DatabaseError, InterfaceError, connection
+
+    from workers.models import GenerationJob
+
+    ids = list(job_ids)
+    deadline = time.monotonic() + timeout
+    next_sweep = time.monotonic() + sweep_every
+    found: dict[int, str] = {}
+    while time.monotonic() < deadline:
+        try:
+            found = dict(GenerationJob.objects.filter(pk__in=ids).values_list("pk", "state"))
+            if len(found) == len(ids) and not any(
+                s in GenerationJob.ACTIVE_STATES for s in found.values()
+            ):
+                return found
+            if time.monotonic() >= next_sweep:
+                harness.sweep()
+                next_sweep = time.monotonic() + sweep_every
+        except (DatabaseError, InterfaceError):
+            connection.close()
+        time.sleep(0.2)
+    raise AssertionError(
+        f"timed out after {timeout:.0f} s waiting for jobs to settle: {found}\n{harness.logs()}"
+    )

@@ -261,6 +261,8 @@ class CompiledRequest:
 def frame_size(ratio: float, long_side: int = LONG_SIDE) -> tuple[int, int]:
     """Width and height for a board ratio: the long side fixed, multiples of 16."""
     ratio = max(0.2, min(5.0, ratio))
+    w: float
+    h: float
     if ratio >= 1:
         w, h = long_side, long_side / ratio
     else:

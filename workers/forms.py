@@ -16,4 +16,6 @@ class BoardGenerateForm(forms.Form):
 
     def __init__(self, *args, panel_ids: list[int], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["panels"].choices = [(pk, pk) for pk in panel_ids]
+        panels = self.fields["panels"]
+        assert isinstance(panels, forms.ChoiceField)
+        panels.choices = [(pk, pk) for pk in panel_ids]

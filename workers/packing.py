@@ -193,7 +193,7 @@ def plan_layout(
 
 def _decode(ref: Reference) -> Image.Image:
     try:
-        img = Image.open(io.BytesIO(ref.data), formats=("PNG", "JPEG", "WEBP"))
+        img: Image.Image = Image.open(io.BytesIO(ref.data), formats=("PNG", "JPEG", "WEBP"))
         img.load()
     except Exception as exc:
         raise ValueError(f"Reference {label_text(ref)!r} is not a readable image.") from exc

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -48,6 +49,7 @@ from workers.selectors import panel_spec, request_images
 log = logging.getLogger(__name__)
 
 State = GenerationJob.State
+_COMMIT_PATIENCE_S = 30.0
 # Jobs holding a provider slot. A job that is downloading does not: the
 # provider has finished its task, and freeing the slot before the download
 # and store lets the next panel start while this one is being saved.
@@ -256,7 +258,8 @@ def job_start(job_id: int) -> Step:
     # The task id is committed before anything else happens: from here on a
     # crash resumes by polling, never by submitting again.
     now = timezone.now()
-    GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
+    _commit_submission(
+        job_id,
         state=State.POLLING,
         provider_task_id=submission.task_id[:200],
         polling_url=submission.polling_url[:1000],
@@ -282,6 +285,27 @@ def _compiled(job: GenerationJob, caps) -> CompiledRequest:
         panel, seed=job.seed, edit_source=job.source_take, instruction=job.instruction
     )
     return compile_panel(spec, caps, backend=job.backend, model=job.model)
+
+
+def _commit_submission(job_id: int, **fields) -> None:
+    """Store what the provider answered, riding out a short database outage.
+
+    The request is already paid for and only this process knows its task id:
+    losing this write would leave the job for a person to review, so it is
+    retried for a while (a PostgreSQL restart takes a few seconds).
+    """
+    deadline = time.monotonic() + _COMMIT_PATIENCE_S
+    while True:
+        try:
+            GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(**fields)
+            return
+        except (DatabaseError, InterfaceError):
+            if time.monotonic() > deadline:
+                raise
+            log.warning("job %s: database unavailable while storing its task id; retrying", job_id)
+            close_old_connections()
+            connection.close()
+            time.sleep(0.5)
 
 
 def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = True) -> Step:
@@ -336,7 +360,9 @@ def job_poll(job_id: int) -> Step:
         .filter(
             Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250))
         )
-        .update(next_poll_at=now + timedelta(seconds=30), lease_expires=now + _lease(30))
+        # Held only while this poll runs: a retry of this task after a database
+        # error must find the poll due again.
+        .update(next_poll_at=now + timedelta(seconds=2), lease_expires=now + _lease(30))
     )
     if not claimed:
         return DONE

@@ -26,12 +26,12 @@ def _reader(name: str) -> Callable[[], bytes]:
 
 
 def image_spec(image: StoredImage, *, view: str = "", label: str = "") -> ImageSpec:
-    return ImageSpec(
-        id=image.pk, sha256=image.sha256, view=view, label=label, load=_reader(image.file.name)
-    )
+    name = image.file.name
+    assert name is not None  # the file field is required, so every saved row has one
+    return ImageSpec(id=image.pk, sha256=image.sha256, view=view, label=label, load=_reader(name))
 
 
-_ROLE_MODELS = {
+_ROLE_MODELS: dict[str, type[StoredImage]] = {
     "cast": ReferenceImage,
     "location": LocationImage,
     "style": StyleImage,
@@ -42,12 +42,12 @@ _ROLE_MODELS = {
 
 def request_images(manifest: dict) -> dict[tuple[str, int], ImageSpec]:
     """The stored images a job's manifest names, by (role, id), in one query per image table."""
-    wanted: dict[type, set[int]] = {}
+    wanted: dict[type[StoredImage], set[int]] = {}
     for ref in manifest.get("references", []):
         wanted.setdefault(_ROLE_MODELS[ref["role"]], set()).add(ref["id"])
     found: dict[tuple[str, int], ImageSpec] = {}
     for model, ids in wanted.items():
-        rows = {row.pk: row for row in model.objects.filter(pk__in=ids)}
+        rows = {row.pk: row for row in model._default_manager.filter(pk__in=ids)}
         for ref in manifest["references"]:
             row = rows.get(ref["id"]) if _ROLE_MODELS[ref["role"]] is model else None
             if row is not None:
@@ -105,10 +105,10 @@ def panel_specs(panels: list[Panel], *, seeds: dict[int, int | None]) -> dict[in
         images_by_sheet[image.sheet_id] = (*images_by_sheet.get(image.sheet_id, ()), spec)
     images_by_location: dict[int, tuple[ImageSpec, ...]] = {}
     location_ids = {p.location_id for p in rows if p.location_id}
-    for image in LocationImage.objects.filter(location_id__in=location_ids).order_by("id"):
-        spec = image_spec(image, label=image.label)
-        images_by_location[image.location_id] = (
-            *images_by_location.get(image.location_id, ()),
+    for place_image in LocationImage.objects.filter(location_id__in=location_ids).order_by("id"):
+        spec = image_spec(place_image, label=place_image.label)
+        images_by_location[place_image.location_id] = (
+            *images_by_location.get(place_image.location_id, ()),
             spec,
         )
     project: Project = rows[0].board.project

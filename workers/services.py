@@ -253,7 +253,7 @@ def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
                 cost=job.estimated_cost,
                 finished=timezone.now(),
             )
-        if job.kind == GenerationJob.Kind.EDIT and job.source_take_id:
+        if job.kind == GenerationJob.Kind.EDIT and job.source_take is not None:
             return job_request_edit(
                 take=job.source_take, instruction=job.instruction, user=user, backend=job.backend
             )

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
+from studio.http import attach
 from workers import services
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
@@ -100,7 +101,7 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
     for panel in panels:
-        panel.latest_job = jobs.get(panel.pk)
+        attach(panel, latest_job=jobs.get(panel.pk))
     active = sum(counts.values())
     total = len(jobs)
     context = {
