@@ -9,17 +9,19 @@ consistent snapshot even if someone edits the board meanwhile.
 from __future__ import annotations
 
 from collections import defaultdict
+from typing import cast
 
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.utils import timezone
 
 from boards.exports import ExportBoard, ExportCastMember, ExportPanel
+from boards.exports.document import BoardKind
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, ReferenceImage
 
 
-def _file_path(name: str) -> str | None:
+def _file_path(name: str | None) -> str | None:
     """A local path for a stored file, or None when the storage has no local files."""
     if not name:
         return None
@@ -107,7 +109,8 @@ def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
     return ExportBoard(
         project=board.project.name,
         board=board.name,
-        kind=board.kind,
+        # Board.Kind's values are exactly BoardKind's; the column only holds those.
+        kind=cast(BoardKind, board.kind),
         aspect_ratio=board.ratio,
         aspect_label=_aspect_label(board),
         date=timezone.localdate(),

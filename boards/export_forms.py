@@ -11,7 +11,7 @@ from boards.models import Export
 
 def layout_choices() -> list[tuple[str, list[tuple[str, str]]]]:
     """Layouts grouped the way people think of them: storyboard sheets, comic pages."""
-    groups = {"sheet": [], "comic": []}
+    groups: dict[str, list[tuple[str, str]]] = {"sheet": [], "comic": []}
     for layout in LAYOUTS.values():
         groups[layout.style].append((layout.name, layout.label))
     return [("Storyboard sheets", groups["sheet"]), ("Comic pages", groups["comic"])]

@@ -21,6 +21,7 @@ from boards.exports import LAYOUTS
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.models import Board, Export, Panel
 from studio.access import Need, board_for, export_for
+from studio.http import HtmxHttpRequest, attach
 
 RECENT_EXPORTS = 8
 _PAPER = {"a4": "A4", "letter": "Letter"}
@@ -33,7 +34,7 @@ def _summary(export: Export) -> str:
     layout = LAYOUTS.get(options.get("layout", ""))
     parts = [
         layout.label if layout else options.get("layout", ""),
-        f"{_PAPER.get(options.get('paper'), '')} {options.get('orientation', '')}".strip(),
+        f"{_PAPER.get(options.get('paper', ''), '')} {options.get('orientation', '')}".strip(),
     ]
     parts += [
         label
@@ -45,12 +46,14 @@ def _summary(export: Export) -> str:
 
 def _with_download(export: Export) -> Export:
     """Attach a summary and the permission-checked media URL, asking for a readable name."""
-    export.summary = _summary(export)
-    export.download_url = ""
+    attach(export, summary=_summary(export), download_url="")
     if export.state == Export.State.DONE and export.file:
         name = export_services.export_download_name(export)
-        export.download_url = f"{export.file.url}?{urlencode({'as': name})}"
-        export.download_name = name
+        attach(
+            export,
+            download_url=f"{export.file.url}?{urlencode({'as': name})}",
+            download_name=name,
+        )
     return export
 
 
@@ -102,7 +105,7 @@ def board_export(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_GET
-def export_status(request: HttpRequest, pk: int) -> HttpResponse:
+def export_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     access = export_for(request.user, pk)
     export = _with_download(access.obj)
     context = {"export": export, "board": export.board, "project": access.project}

@@ -119,11 +119,12 @@ class CastRowForm(forms.Form):
 
     def __init__(self, *args, characters: list[Character], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["character"].choices = [("", "— nobody —")] + [
-            (c.pk, c.name) for c in characters
-        ]
+        character_field, sheet_field = self.fields["character"], self.fields["sheet"]
+        assert isinstance(character_field, forms.ChoiceField)
+        assert isinstance(sheet_field, forms.ChoiceField)
+        character_field.choices = [("", "— nobody —")] + [(c.pk, c.name) for c in characters]
         # Grouped by character so the list still reads well without JS.
-        self.fields["sheet"].choices = [("", "Default sheet")] + [
+        sheet_field.choices = [("", "Default sheet")] + [
             (c.name, [(s.pk, s.name) for s in c.sheets.all()]) for c in characters
         ]
         self.fields["placement"].widget.attrs["placeholder"] = "e.g. left, foreground"

@@ -27,6 +27,7 @@ from boards.forms import (
 from boards.models import Board, Panel
 from characters.selectors import cast_choices, locations_with_thumbnails
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
+from studio.http import HtmxHttpRequest, attach
 from workers.selectors import latest_jobs_by_panel, project_spend, recent_jobs
 
 # Ratios with a frame class in app.css; a custom board borrows the closest one.
@@ -68,9 +69,13 @@ def _mark_moves(panels: list[Panel], order: list[int]) -> None:
     index = {pk: i for i, pk in enumerate(order)}
     for panel in panels:
         i = index.get(panel.pk, 0)
-        panel.is_first, panel.is_last = i == 0, i == len(order) - 1
-        panel.left_after = order[i - 2] if i >= 2 else None
-        panel.right_after = order[i + 1] if i + 1 < len(order) else None
+        attach(
+            panel,
+            is_first=i == 0,
+            is_last=i == len(order) - 1,
+            left_after=order[i - 2] if i >= 2 else None,
+            right_after=order[i + 1] if i + 1 < len(order) else None,
+        )
 
 
 def _card_context(panel: Panel, access: Access, board: Board) -> dict:
@@ -280,7 +285,7 @@ def panel_delete(request, pk):
     return redirect("board_detail", pk=board_id)
 
 
-def _wants_json(request: HttpRequest) -> bool:
+def _wants_json(request: HtmxHttpRequest) -> bool:
     return "application/json" in request.headers.get("Accept", "") or bool(request.htmx)
 
 

@@ -108,8 +108,13 @@ def character_update(*, character: Character, name: str, appearance: str, notes:
 
 
 def _delete_images_on_commit(images: Iterable[StoredImage]) -> None:
-    images = list(images)
-    transaction.on_commit(lambda: [delete_files(i) for i in images])
+    doomed = list(images)
+
+    def delete_all() -> None:
+        for image in doomed:
+            delete_files(image)
+
+    transaction.on_commit(delete_all)
 
 
 def character_delete(*, character: Character) -> None:
@@ -162,6 +167,7 @@ def sheet_delete(*, sheet: ReferenceSheet) -> None:
         sheet.delete()
         if was_default:
             first = others.order_by("name", "id").first()
+            assert first is not None  # others.exists() was checked in this transaction
             ReferenceSheet.objects.filter(pk=first.pk).update(is_default=True)
 
 

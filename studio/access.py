@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Model, QuerySet
@@ -71,7 +71,8 @@ def _scoped(queryset: QuerySet[T], pk, project_field: str, user, need: Need) -> 
     obj = queryset.filter(pk=_int_or_404(pk)).first()
     if obj is None:
         raise Http404
-    project_id = obj
+    # Follows e.g. "board__project_id" from the row to its project's id.
+    project_id: Any = obj
     for part in project_field.split("__"):
         project_id = getattr(project_id, part)
     return Access(obj, membership_for(user, project_id, need))

@@ -25,7 +25,7 @@ import io
 import unicodedata
 import warnings
 from dataclasses import dataclass
-from typing import BinaryIO, Literal
+from typing import IO, Literal
 
 from PIL import Image, ImageCms, ImageOps
 
@@ -92,7 +92,7 @@ class ProcessedImage:
 
 
 def process_upload(
-    fileobj_or_bytes: bytes | bytearray | memoryview | BinaryIO,
+    fileobj_or_bytes: bytes | bytearray | memoryview | IO[bytes],
     *,
     max_bytes: int | None = None,
     max_pixels: int | None = None,
@@ -180,7 +180,7 @@ def _setting(name: str, fallback: int) -> int:
     return fallback
 
 
-def _read_limited(source: bytes | bytearray | memoryview | BinaryIO, max_bytes: int) -> bytes:
+def _read_limited(source: bytes | bytearray | memoryview | IO[bytes], max_bytes: int) -> bytes:
     if isinstance(source, bytes | bytearray | memoryview):
         data = bytes(source[: max_bytes + 1])
     else:

@@ -163,7 +163,8 @@ def plan_comic(ctx: RenderContext, first_page_no: int) -> tuple[list[ComicPage],
     rects = comic_frames(ctx.geometry.body, ctx.layout.rows, ctx.board.aspect_ratio)
     panels = ctx.board.panels
     per_page = ctx.layout.per_page
-    pages, notes = [], []
+    pages: list[ComicPage] = []
+    notes: list[NoteEntry] = []
     for start in range(0, len(panels), per_page):
         page_no = first_page_no + len(pages)
         frames = []

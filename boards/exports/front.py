@@ -159,7 +159,8 @@ def _first_aspect(paths: tuple[str, ...]) -> float:
 
 def plan_cast(ctx: RenderContext, first_page_no: int) -> tuple[list[CastPage], list[NoteEntry]]:
     """One page per cast member, appearance text fitted, overflows collected."""
-    pages, notes = [], []
+    pages: list[CastPage] = []
+    notes: list[NoteEntry] = []
     text_box, _ = _cast_boxes(ctx)
     for member in ctx.board.cast:
         fitted = fit_text(

@@ -128,7 +128,8 @@ def plan_sheets(ctx: RenderContext, first_page_no: int) -> tuple[list[SheetPage]
     geometries = [_cell_geometry(ctx, cell) for cell in cells]
     panels = ctx.board.panels
     per_page = ctx.layout.per_page
-    pages, notes = [], []
+    pages: list[SheetPage] = []
+    notes: list[NoteEntry] = []
     for start in range(0, len(panels), per_page):
         page_no = first_page_no + len(pages)
         planned = []

@@ -195,13 +195,15 @@ class Command(BaseCommand):
                 ]
                 bible.reference_images_add(sheet=sheet, items=items)
 
-        for demo in demo_art.DEMO_LOCATIONS:
+        for demo_location in demo_art.DEMO_LOCATIONS:
             location = bible.location_create(
-                project=project, name=demo.name, description=demo.description
+                project=project, name=demo_location.name, description=demo_location.description
             )
             bible.location_images_add(
                 location=location,
-                items=[_item(f"{demo.name}.png", demo_art.location_image(demo.name))],
+                items=[
+                    _item(f"{demo_location.name}.png", demo_art.location_image(demo_location.name))
+                ],
             )
 
         board = board_services.board_create(
