@@ -228,16 +228,9 @@ STUDIO_BACKEND = env_str("STUDIO_BACKEND", "sketch")
 BFL_API_KEY = env_str("BFL_API_KEY")
 BFL_BASE_URL = env_str("BFL_BASE_URL", "https://api.bfl.ai").rstrip("/")
 BFL_MODEL = env_str("BFL_MODEL", "flux-2-pro")
-BFL_RESULT_HOSTS = env_list(
-    "BFL_RESULT_HOSTS",
-    [
-        "delivery-eu1.bfl.ai",
-        "delivery-eu2.bfl.ai",
-        "delivery-us1.bfl.ai",
-        "delivery-us2.bfl.ai",
-        "bfldeliverysc.blob.core.windows.net",
-    ],
-)
+# Regional delivery hosts are all under bfl.ai; the blob storage host is reported but
+# unconfirmed. Operators extend the list with BFL_RESULT_HOSTS as the provider changes.
+BFL_RESULT_HOSTS = env_list("BFL_RESULT_HOSTS", ["*.bfl.ai", "bfldeliverysc.blob.core.windows.net"])
 BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
 # A worker holding a job renews its lease; past it the sweeper takes the job back.
 STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
