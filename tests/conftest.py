@@ -66,3 +66,26 @@ def viewer_client(team) -> Client:
 @pytest.fixture
 def outsider_client(team) -> Client:
     return team.client("outsider")
+
+
+@pytest.fixture
+def driver(monkeypatch):
+    """Generation jobs run in this process when the test calls `driver.run()`."""
+    from tests.generation import Driver
+    from workers import pipeline, tasks
+
+    d = Driver()  # its queue is a deque: appends from many threads are safe
+    monkeypatch.setattr(
+        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
+    )
+    monkeypatch.setattr(
+        tasks.start_job,
+        "apply_async",
+        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
+    )
+    monkeypatch.setattr(
+        tasks.poll_job,
+        "apply_async",
+        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
+    )
+    return d

@@ -31,6 +31,15 @@ def png(colour, size=(96, 128)) -> bytes:
     return buf.getvalue()
 
 
+def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
+    """Point the bfl backend at a fake provider on loopback."""
+    settings.BFL_API_KEY = key or fake.config.api_key
+    settings.BFL_BASE_URL = fake.base_url
+    settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
+    settings.BFL_MODEL = "flux-2-pro"
+    settings.BFL_MAX_ACTIVE = 24
+
+
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:
     """A board whose panels each cast distinct characters with their own reference images."""
     colours = [(200, 40, 40), (40, 160, 60), (230, 200, 40), (60, 80, 200)]

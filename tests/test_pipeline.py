@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from boards.models import Panel, Take
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
-from tests.generation import Driver, make_board
-from workers import pipeline, tasks
+from tests.generation import make_board, use_fake_bfl
+from workers import pipeline
 from workers.models import GenerationJob
 from workers.services import job_cancel, job_request_edit, job_retry, jobs_request
 
@@ -28,31 +28,8 @@ def fake():
 
 @pytest.fixture
 def bfl(settings, fake):
-    settings.BFL_API_KEY = fake.config.api_key
-    settings.BFL_BASE_URL = fake.base_url
-    settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
-    settings.BFL_MODEL = "flux-2-pro"
-    settings.BFL_MAX_ACTIVE = 24
+    use_fake_bfl(settings, fake)
     return fake
-
-
-@pytest.fixture
-def driver(monkeypatch):
-    d = Driver()
-    monkeypatch.setattr(
-        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
-    )
-    monkeypatch.setattr(
-        tasks.start_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
-    )
-    monkeypatch.setattr(
-        tasks.poll_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
-    )
-    return d
 
 
 def panels_of(board):

@@ -24,8 +24,7 @@ from pypdf import PdfReader
 from boards.export_services import export_options, export_write
 from boards.models import Panel
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
-from tests.generation import Driver, make_board
-from workers import pipeline, tasks
+from tests.generation import make_board, use_fake_bfl
 from workers.models import GenerationJob
 from workers.services import jobs_request
 
@@ -46,31 +45,8 @@ def fake():
 @pytest.fixture
 def bfl(settings, fake):
     settings.STUDIO_BACKEND = "bfl"
-    settings.BFL_API_KEY = KEY
-    settings.BFL_BASE_URL = fake.base_url
-    settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
-    settings.BFL_MODEL = "flux-2-pro"
-    settings.BFL_MAX_ACTIVE = 24
+    use_fake_bfl(settings, fake, key=KEY)
     return fake
-
-
-@pytest.fixture
-def driver(monkeypatch):
-    d = Driver()
-    monkeypatch.setattr(
-        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
-    )
-    monkeypatch.setattr(
-        tasks.start_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
-    )
-    monkeypatch.setattr(
-        tasks.poll_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
-    )
-    return d
 
 
 @pytest.fixture

@@ -20,8 +20,8 @@ from django.db import connections
 
 from boards.models import Panel
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
-from tests.generation import Driver, make_board
-from workers import pipeline, registry, tasks
+from tests.generation import make_board, use_fake_bfl
+from workers import registry
 from workers.compiler import compile_panel
 from workers.models import GenerationJob
 from workers.selectors import panel_spec
@@ -36,32 +36,8 @@ AFFORDABLE = 10
 @pytest.fixture
 def fake(settings):
     with FakeBFL(FakeConfig(latency_s=0.05)) as server:
-        settings.BFL_API_KEY = server.config.api_key
-        settings.BFL_BASE_URL = server.base_url
-        settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
-        settings.BFL_MODEL = "flux-2-pro"
-        settings.BFL_MAX_ACTIVE = 24
+        use_fake_bfl(settings, server)
         yield server
-
-
-@pytest.fixture
-def driver(monkeypatch) -> Driver:
-    """Jobs run in this process once the test calls `driver.run()`."""
-    d = Driver()  # its queue is a deque: appends from many threads are safe
-    monkeypatch.setattr(
-        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
-    )
-    monkeypatch.setattr(
-        tasks.start_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
-    )
-    monkeypatch.setattr(
-        tasks.poll_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
-    )
-    return d
 
 
 def estimate(panel: Panel) -> Decimal:

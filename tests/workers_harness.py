@@ -33,6 +33,8 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
+from tests.generation import use_fake_bfl
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 QUEUES = ("generation", "default", "exports")
 LEASE_S = 3  # short, so tests can wait out a lease
@@ -419,11 +421,7 @@ def harness(transactional_db, settings, tmp_path, fake_provider) -> Iterator[Har
     """A harness for real workers; every process it started is stopped at the end."""
     from django.db import connection
 
-    settings.BFL_API_KEY = fake_provider.config.api_key
-    settings.BFL_BASE_URL = fake_provider.base_url
-    settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
-    settings.BFL_MODEL = "flux-2-pro"
-    settings.BFL_MAX_ACTIVE = 24
+    use_fake_bfl(settings, fake_provider)
     settings.STUDIO_JOB_LEASE_S = LEASE_S
     broker_url = str(settings.CELERY_BROKER_URL)
     with contextlib.ExitStack() as stack:
