@@ -155,12 +155,11 @@ def test_redirect_to_a_private_ip_literal_is_refused_without_contact(server):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("limit", ["oversized", "drip"])
 def test_refused_download_keeps_nothing_and_is_not_submitted_again(
-    team, settings, monkeypatch, limit
+    team, settings, monkeypatch, driver, limit
 ):
     from boards.models import Panel, Take
     from tests.fakes.bfl_server import FakeBFL, FakeConfig
-    from tests.generation import Driver, make_board
-    from workers import pipeline
+    from tests.generation import make_board, use_fake_bfl
     from workers.backends.bfl import BFLBackend
     from workers.models import GenerationJob
     from workers.services import jobs_request
@@ -176,10 +175,7 @@ def test_refused_download_keeps_nothing_and_is_not_submitted_again(
 
     monkeypatch.setattr(BFLBackend, "from_settings", classmethod(tight))
     with FakeBFL(FakeConfig(latency_s=0.05)) as fake:
-        settings.BFL_API_KEY = fake.config.api_key
-        settings.BFL_BASE_URL = fake.base_url
-        settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
-        settings.BFL_MODEL = "flux-2-pro"
+        use_fake_bfl(settings, fake)
         if limit == "oversized":
             fake.config.sample_pad_bytes = 4 * 1024 * 1024
         else:  # the whole body would take minutes
@@ -188,8 +184,6 @@ def test_refused_download_keeps_nothing_and_is_not_submitted_again(
         board = make_board(team.project, panels=1, cast_per_panel=1)
         panel = Panel.objects.select_related("board__project").get(board=board)
         job = jobs_request(panels=[panel], user=team.editor, backend="bfl").jobs[0]
-        driver = Driver()
-        driver.send(pipeline.Step("start", 0, job.pk))
         driver.run(timeout=30)
 
         job.refresh_from_db()
