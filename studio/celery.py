@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
@@ -23,3 +24,17 @@ app.conf.beat_schedule = {
     "cleanup-exports": {"task": "boards.tasks.cleanup_exports", "schedule": 3600.0},
 }
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _drop_unusable_connections(**kwargs) -> None:
+    """Keep database connections between tasks, but never a broken or expired one.
+
+    Celery closes connections around every task unless CELERY_DB_REUSE_MAX is
+    set; reconnecting was a large share of a generation job's CPU. Django's
+    own check (errors seen, CONN_MAX_AGE, health check) decides instead, as
+    it does between web requests, so a PostgreSQL restart costs one retry.
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -123,7 +123,8 @@ def process_generated(
     Raises `ImageRejected` when the provider sent something that is not a
     still JPEG, PNG or WebP image within the limits.
     """
-    return _process(_read_limited(data, max_bytes), max_pixels=max_pixels)
+    raw = _read_limited(data, max_bytes)
+    return _plain_jpeg(raw, max_pixels=max_pixels) or _process(raw, max_pixels=max_pixels)
 
 
 def make_thumbnail(img: Image.Image) -> bytes:
@@ -279,6 +280,82 @@ def _decode(data: bytes, *, max_pixels: int) -> tuple[Image.Image, str]:
         except Exception:
             raise damaged from None
     return img, pillow_format
+
+
+def _plain_jpeg(data: bytes, *, max_pixels: int) -> ProcessedImage | None:
+    """A provider's ordinary sRGB JPEG, kept as sent minus its metadata segments.
+
+    Generated frames are JPEGs that need neither rotating nor colour
+    conversion; decoding and re-encoding them only costs time and quality.
+    Dropping the metadata segments strips them just as well. Anything else
+    (rotation, an ICC profile, CMYK, damage) returns None for the full path.
+    """
+    if not data.startswith(b"\xff\xd8\xff"):
+        return None
+    try:
+        original = Image.open(io.BytesIO(data), formats=("JPEG",))
+        if (
+            original.format != "JPEG"
+            or original.mode not in ("RGB", "L")
+            or "icc_profile" in original.info
+            or original.getexif().get(_ORIENTATION, 1) != 1
+        ):
+            return None
+        width, height = original.size
+        if not 0 < width * height <= max_pixels:
+            return None
+        stripped = _strip_jpeg_metadata(data)
+        img = Image.open(io.BytesIO(stripped), formats=("JPEG",))
+        # Decoding at a reduced scale still reads every byte of image data,
+        # so a damaged file fails here too, at a fraction of the cost.
+        img.draft("RGB", (THUMBNAIL_SIDE, THUMBNAIL_SIDE))
+        img.load()
+    except Exception:
+        return None
+    return ProcessedImage(
+        data=stripped,
+        format="jpeg",
+        extension="jpg",
+        content_type="image/jpeg",
+        width=width,
+        height=height,
+        sha256=hashlib.sha256(stripped).hexdigest(),
+        thumbnail=make_thumbnail(img),
+        thumbnail_content_type="image/jpeg",
+    )
+
+
+_ORIENTATION = 0x0112
+# APP1..APP15 (EXIF, XMP, ICC, maker notes, ...) except APP14, which says how
+# the colour channels are coded and so is part of the image; and comments.
+_METADATA_MARKERS = frozenset({*range(0xE1, 0xEE), 0xEF, 0xFE})
+
+
+def _strip_jpeg_metadata(data: bytes) -> bytes:
+    """The same JPEG without metadata segments or bytes after its end (lossless)."""
+    out = [data[:2]]
+    i = 2
+    while i + 4 <= len(data):
+        if data[i] != 0xFF:
+            raise ValueError("not a JPEG segment")
+        marker = data[i + 1]
+        if marker == 0xFF:  # fill byte
+            i += 1
+            continue
+        if marker == 0xDA:  # start of scan: image data up to the end marker
+            # Entropy-coded data escapes 0xFF bytes, so the first FFD9 is the end.
+            end = data.find(b"\xff\xd9", i)
+            if end < i:
+                raise ValueError("no end of image")
+            out.append(data[i : end + 2])
+            return b"".join(out)
+        length = int.from_bytes(data[i + 2 : i + 4], "big")
+        if length < 2:
+            raise ValueError("bad segment length")
+        if marker not in _METADATA_MARKERS:
+            out.append(data[i : i + 2 + length])
+        i += 2 + length
+    raise ValueError("no image data")
 
 
 def _too_many_pixels(max_pixels: int) -> ImageRejected:

@@ -258,14 +258,33 @@ def test_sweeper_resumes_a_polling_job_from_its_task_id(team, bfl, driver):
 def test_sweeper_marks_a_paid_job_lost_mid_submit_for_review(team, bfl, driver):
     board = make_board(team.project, panels=1)
     job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
-    GenerationJob.objects.filter(pk=job.pk).update(state=State.SUBMITTING)
+    # The worker recorded its intent to send, then vanished: the outcome is unknown.
     GenerationJob.objects.filter(pk=job.pk).update(
-        lease_expires=timezone.now() - timedelta(seconds=1)
+        state=State.SUBMITTING,
+        submit_sent=timezone.now(),
+        lease_expires=timezone.now() - timedelta(seconds=1),
     )
     assert pipeline.jobs_sweep() == []
     job.refresh_from_db()
     assert job.state == State.NEEDS_REVIEW
     assert bfl.submissions() == []
+
+
+def test_sweeper_restarts_a_paid_job_lost_before_it_was_sent(team, bfl, driver):
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    # Claimed, but the worker died while preparing the request: nothing left.
+    GenerationJob.objects.filter(pk=job.pk).update(
+        state=State.SUBMITTING, lease_expires=timezone.now() - timedelta(seconds=1)
+    )
+    steps = pipeline.jobs_sweep()
+    assert [s.task for s in steps] == ["start"]
+    for step in steps:
+        driver.send(step)
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED
+    assert len(bfl.submissions()) == 1
 
 
 def test_sketch_backend_generates_offline(team, driver):

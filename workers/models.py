@@ -58,6 +58,9 @@ class GenerationJob(models.Model):
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
     started = models.DateTimeField(null=True, blank=True)
+    # Written (and committed) just before the request leaves for the provider:
+    # a job found submitting without it was never sent and may be started again.
+    submit_sent = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
     # A worker holding the job renews this; past it, the sweeper may take the job back.
     lease_expires = models.DateTimeField(null=True, blank=True)

@@ -60,16 +60,15 @@ IN_FLIGHT = (State.SUBMITTING, State.POLLING)
 class Step:
     """What the task layer should schedule next (and `then`, steps of other jobs)."""
 
-    task: str | None = None  # "start", "poll" or "download"
+    task: str | None = None  # "start" or "poll"
     countdown: float = 0.0
     job_id: int | None = None
     then: tuple[Step, ...] = ()
-    url: str = ""  # the result to fetch, for "download"
 
     def also(self, other: Step) -> Step:
         if other.task is None and not other.then:
             return self
-        return Step(self.task, self.countdown, self.job_id, (*self.then, other), self.url)
+        return Step(self.task, self.countdown, self.job_id, (*self.then, other))
 
     def flatten(self) -> list[Step]:
         own = [self] if self.task else []
@@ -142,8 +141,8 @@ def _claim_slot(job: GenerationJob, cap: int) -> bool:
     if GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count() >= cap:
         _wait_for_slot(job, now)
         return False
+    _ensure_slots_row(job.backend)
     with transaction.atomic():
-        BackendSlots.objects.get_or_create(backend=job.backend)
         BackendSlots.objects.select_for_update().filter(backend=job.backend).first()
         in_flight = GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count()
         if in_flight >= cap:
@@ -157,6 +156,16 @@ def _claim_slot(job: GenerationJob, cap: int) -> bool:
                 lease_expires=now + _lease(),
             )
         )
+
+
+_slots_rows: set[str] = set()
+
+
+def _ensure_slots_row(backend: str) -> None:
+    # The row never goes away, so each process creates or finds it once.
+    if backend not in _slots_rows:
+        BackendSlots.objects.get_or_create(backend=backend)
+        _slots_rows.add(backend)
 
 
 def _wait_for_slot(job: GenerationJob, now) -> None:
@@ -199,7 +208,7 @@ def kick_waiting(backend: str) -> None:
 
 def job_start(job_id: int) -> Step:
     """Claim a queued job and submit it to its backend."""
-    job = GenerationJob.objects.filter(pk=job_id).select_related("source_take").first()
+    job = GenerationJob.objects.filter(pk=job_id).first()
     if job is None or job.state != State.QUEUED:
         return DONE  # a repeated delivery, a cancelled job, or one another worker has
     try:
@@ -220,10 +229,12 @@ def job_start(job_id: int) -> Step:
             code="request_error",
             message=f"Could not prepare the request: {exc}",
         )
+    # Intent first: from this write on, a lost worker means "outcome unknown".
+    intent: dict = {"submit_sent": timezone.now()}
     if compiled.fingerprint != job.fingerprint:
-        GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(
-            request=compiled.manifest(), fingerprint=compiled.fingerprint
-        )
+        intent.update(request=compiled.manifest(), fingerprint=compiled.fingerprint)
+    if not GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(**intent):
+        return DONE  # cancelled in the meantime: nothing is sent
 
     try:
         submission = backend.submit(request)
@@ -313,6 +324,7 @@ def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = Tru
     now = timezone.now()
     changes = {
         "state": State.QUEUED,
+        "submit_sent": None,
         "lease_expires": now + _lease(countdown),
         "next_poll_at": now + timedelta(seconds=countdown),
     }
@@ -408,7 +420,7 @@ def _download_and_store(job_id: int, *, image: bytes) -> Step:
     """A backend that rendered during submit: store its image now."""
     if not _claim_download(job_id):
         return DONE
-    job = GenerationJob.objects.select_related("panel__board").get(pk=job_id)
+    job = GenerationJob.objects.get(pk=job_id)
     kick_waiting(job.backend)
     return _fetch_and_store(job, url="", image=image)
 
@@ -424,29 +436,16 @@ def _claim_download(job_id: int) -> bool:
 def _hand_over(job_id: int, url: str) -> Step:
     """The provider finished: give its slot to the next waiting panel, then download.
 
-    The next submit happens here, in this task; the download goes to a task
-    of its own, so a wave of results finishing together starts the next wave
-    first and stores images after.
+    The next submit happens first, in this task, so a freed slot is used at
+    once instead of after a start message waited its turn; the download
+    follows straight away (provider URLs expire within minutes).
     """
     if not _claim_download(job_id):
         return DONE
-    backend = GenerationJob.objects.filter(pk=job_id).values_list("backend", flat=True).get()
-    download = Step("download", 0, job_id, url=url)
-    next_id = _claim_next_waiting(backend)
-    if next_id is None:
-        return download
-    return download.also(job_start(next_id))
-
-
-def job_download(job_id: int, url: str) -> Step:
-    """Fetch a finished job's image at once (provider URLs expire) and store it."""
-    job = GenerationJob.objects.select_related("panel__board").filter(pk=job_id).first()
-    if job is None or job.state != State.DOWNLOADING:
-        return DONE
-    GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).update(
-        lease_expires=timezone.now() + _lease()
-    )
-    return _fetch_and_store(job, url=url, image=None)
+    job = GenerationJob.objects.get(pk=job_id)
+    next_id = _claim_next_waiting(job.backend)
+    next_step = job_start(next_id) if next_id is not None else DONE
+    return _fetch_and_store(job, url=url, image=None).also(next_step)
 
 
 def _fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Step:
@@ -550,6 +549,10 @@ def jobs_sweep(now=None) -> list[Step]:
         )
         if job.state == State.QUEUED or not registry.is_paid(job.backend):
             # Not sent, or free and deterministic to redo: start again.
+            if mine.update(state=State.QUEUED, lease_expires=now + _lease(), next_poll_at=None):
+                steps.append(Step("start", 0, job.pk))
+        elif job.state == State.SUBMITTING and not job.submit_sent:
+            # Claimed but never sent (the worker died while preparing it).
             if mine.update(state=State.QUEUED, lease_expires=now + _lease(), next_poll_at=None):
                 steps.append(Step("start", 0, job.pk))
         elif job.state == State.SUBMITTING and not job.provider_task_id:
