@@ -322,7 +322,7 @@ def _commit_submission(job_id: int, **fields) -> None:
 def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = True) -> Step:
     """Give a job that was not sent back to the queue, to start again after `countdown`."""
     now = timezone.now()
-    changes = {
+    changes: dict[str, object] = {
         "state": State.QUEUED,
         "submit_sent": None,
         "lease_expires": now + _lease(countdown),
