@@ -135,7 +135,8 @@ def make_thumbnail(img: Image.Image) -> bytes:
     thumb = _to_display_mode(img)
     if thumb is img:
         thumb = img.copy()
-    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.LANCZOS)
+    # Bicubic is indistinguishable from Lanczos at preview size and costs half.
+    thumb.thumbnail((THUMBNAIL_SIDE, THUMBNAIL_SIDE), Image.Resampling.BICUBIC)
     if thumb.mode == "RGBA":
         backing = Image.new("RGB", thumb.size, _THUMBNAIL_BACKGROUND)
         backing.paste(thumb, mask=thumb.getchannel("A"))
