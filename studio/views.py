@@ -19,6 +19,7 @@ from studio import services
 from studio.access import Need, membership_for, membership_row_for, project_for
 from studio.forms import MemberAddForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
 from studio.selectors import project_members, projects_for_user
+from workers.selectors import project_spend
 
 
 @login_required
@@ -52,6 +53,7 @@ def project_detail(request, pk):
         "locations": list(locations_with_thumbnails(project)),
         "style_images": list(project.style_images.order_by("id")[:6]),
         "members": list(project_members(project)),
+        "spend": project_spend(project),
     }
     return render(request, "studio/project_detail.html", context)
 

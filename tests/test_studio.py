@@ -219,3 +219,23 @@ def test_seed_demo_is_idempotent_and_looks_alive(db, capsys):
     assert panels.filter(cast__isnull=False).distinct().count() >= 6
     assert panels.exclude(dialogue="").count() >= 4
     assert len(set(panels.values_list("shot_type", flat=True))) >= 4
+
+
+def test_owner_picks_a_configured_backend_and_model(team, settings):
+    settings.BFL_API_KEY = "configured"
+    url = reverse("project_settings", args=[team.project.pk])
+    client = team.client("owner")
+    body = client.get(url).content.decode()
+    assert "bfl:flux-kontext-pro" in body and "sketch:sketch-v1" in body
+    client.post(url, {"name": "Harbour Lights", "generator": "bfl:flux-kontext-pro"})
+    team.project.refresh_from_db()
+    assert (team.project.backend, team.project.model) == ("bfl", "flux-kontext-pro")
+    settings.BFL_API_KEY = ""
+    response = client.post(url, {"name": "Harbour Lights", "generator": "bfl:flux-2-pro"})
+    assert (
+        response.status_code == 200
+        and "not one of the available choices" in response.content.decode()
+    )
+    client.post(url, {"name": "Harbour Lights", "generator": ""})
+    team.project.refresh_from_db()
+    assert team.project.backend == ""
