@@ -154,7 +154,14 @@ def jobs_request(
         # The project lock and the active check above rule out a second active
         # job for these panels; the partial unique index stays as the last word.
         outcome.jobs = GenerationJob.objects.bulk_create(new_jobs)
-        for job in outcome.jobs:
+        # Start only as many as the backend has free slots: a finishing job hands
+        # its slot to the oldest waiting one (workers.pipeline), and the sweeper
+        # starts any job still waiting when its lease runs out. A start message
+        # per job would only make workers look at full slots again and again.
+        in_flight = GenerationJob.objects.filter(
+            backend=name, state__in=(GenerationJob.State.SUBMITTING, GenerationJob.State.POLLING)
+        ).count()
+        for job in outcome.jobs[: max(1, caps.max_active - in_flight)]:
             _enqueue_start(job.pk)
     return outcome
 
