@@ -4,7 +4,7 @@ Run from the repository root: `.venv/bin/python bench/bench_throughput.py`
 (`--embedded` forces SQLite + the filesystem queue). The fake provider
 answers after 2 s and refuses more than 24 tasks in flight; the studio's cap
 is 24 too (BFL_MAX_ACTIVE), so the ideal is ceil(96 / 24) x 2 s = 8 s. One
-`celery worker` with Celery's default prefork concurrency (the CPU count)
+`celery worker` with the studio's default prefork concurrency (CELERY_WORKER_CONCURRENCY)
 does the work, as `make run` or a plain production worker would.
 
 Prints the ideal and achieved makespans (request to last take stored), their
@@ -122,7 +122,7 @@ def main() -> None:
     print(f"setup: {setup.describe()}")
     print(
         f"worker: 1 celery worker, prefork concurrency {processes} "
-        f"(default = CPU count {os.cpu_count()})"
+        f"(the studio default: CELERY_WORKER_CONCURRENCY, 2 per CPU on {os.cpu_count()} CPUs)"
     )
     print(
         f"panels {PANELS}, provider latency {LATENCY_S:.1f} s, provider cap {CAP}, BFL_MAX_ACTIVE {CAP}"

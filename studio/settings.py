@@ -7,6 +7,7 @@ CELERY_BROKER_URL, DJANGO_SECRET_KEY and DJANGO_ALLOWED_HOSTS.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import dj_database_url
@@ -215,6 +216,11 @@ CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Generation tasks mostly wait on the provider, the database and the disk, so
+# a worker runs two processes per CPU by default (Celery's own default is one).
+CELERY_WORKER_CONCURRENCY = env_int(
+    "CELERY_WORKER_CONCURRENCY", min(8, 2 * (os.cpu_count() or 1)), minimum=1
+)
 CELERY_TASK_SOFT_TIME_LIMIT = 120
 CELERY_TASK_TIME_LIMIT = 180
 CELERY_TASK_DEFAULT_QUEUE = "default"

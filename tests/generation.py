@@ -100,7 +100,9 @@ class Driver:
             due, step = timers.pop(0)
             if due > now:
                 time.sleep(due - now)
-            if step.task == "start":
+            if step.task == "download":
+                nxt = pipeline.job_download(step.job_id, step.url)
+            elif step.task == "start":
                 nxt = pipeline.job_start(step.job_id)
             else:
                 nxt = pipeline.job_poll(step.job_id)

@@ -60,15 +60,16 @@ IN_FLIGHT = (State.SUBMITTING, State.POLLING)
 class Step:
     """What the task layer should schedule next (and `then`, steps of other jobs)."""
 
-    task: str | None = None  # "start" or "poll"
+    task: str | None = None  # "start", "poll" or "download"
     countdown: float = 0.0
     job_id: int | None = None
     then: tuple[Step, ...] = ()
+    url: str = ""  # the result to fetch, for "download"
 
     def also(self, other: Step) -> Step:
         if other.task is None and not other.then:
             return self
-        return Step(self.task, self.countdown, self.job_id, (*self.then, other))
+        return Step(self.task, self.countdown, self.job_id, (*self.then, other), self.url)
 
     def flatten(self) -> list[Step]:
         own = [self] if self.task else []
@@ -441,15 +442,25 @@ def _claim_download(job_id: int) -> bool:
 def _hand_over(job: GenerationJob, url: str) -> Step:
     """The provider finished: give its slot to the next waiting panel, then download.
 
-    The next submit happens first, in this task, so a freed slot is used at
-    once instead of after a start message waited its turn; the download
-    follows straight away (provider URLs expire within minutes).
+    The next submit happens here, in this task; the download becomes a task
+    of its own (sent at once, provider URLs expire within minutes). When a
+    wave of results arrives together, every freed slot is handed over before
+    any image is stored, instead of each hand-over waiting behind the
+    previous result's download.
     """
     if not _claim_download(job.pk):
         return DONE
+    download = Step("download", 0, job.pk, url=url)
     next_id = _claim_next_waiting(job.backend)
-    next_step = job_start(next_id) if next_id is not None else DONE
-    return _fetch_and_store(job, url=url, image=None).also(next_step)
+    return download.also(job_start(next_id)) if next_id is not None else download
+
+
+def job_download(job_id: int, url: str) -> Step:
+    """Fetch a finished job's image and store it."""
+    job = GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).first()
+    if job is None:
+        return DONE
+    return _fetch_and_store(job, url=url, image=None)
 
 
 def _fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Step:

@@ -27,8 +27,11 @@ _RETRY = {
 def schedule(step: pipeline.Step) -> None:
     """Send the follow-up tasks a pipeline step asked for."""
     for one in step.flatten():
-        task = start_job if one.task == "start" else poll_job
-        task.apply_async((one.job_id,), countdown=one.countdown)
+        if one.task == "download":
+            download_job.apply_async((one.job_id, one.url), countdown=one.countdown)
+        else:
+            task = start_job if one.task == "start" else poll_job
+            task.apply_async((one.job_id,), countdown=one.countdown)
 
 
 @shared_task(**_RETRY)
@@ -39,6 +42,11 @@ def start_job(job_id: int) -> None:
 @shared_task(**_RETRY)
 def poll_job(job_id: int) -> None:
     schedule(pipeline.job_poll(job_id))
+
+
+@shared_task(**_RETRY)
+def download_job(job_id: int, url: str) -> None:
+    schedule(pipeline.job_download(job_id, url))
 
 
 @shared_task(**_RETRY)

@@ -22,7 +22,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("--host", default=os.environ.get("STUDIO_HOST", "127.0.0.1"))
         parser.add_argument("--port", type=int, default=int(os.environ.get("STUDIO_PORT", "8000")))
-        parser.add_argument("--concurrency", type=int, default=2)
+        parser.add_argument(
+            "--concurrency", type=int, help="worker processes (default: CELERY_WORKER_CONCURRENCY)"
+        )
 
     def handle(self, *args, host, port, concurrency, **options):
         with socket.socket() as probe:
@@ -36,8 +38,8 @@ class Command(BaseCommand):
             "web": [python, "manage.py", "runserver", f"{host}:{port}", "--noreload"],
             "worker": [
                 python, "-m", "celery", "-A", "studio", "worker", "--beat",
-                "--queues", "default,generation,exports",
-                "--concurrency", str(concurrency), "--loglevel", "INFO",
+                "--queues", "default,generation,exports", "--loglevel", "INFO",
+                *(["--concurrency", str(concurrency)] if concurrency else []),
             ],
         }  # fmt: skip
         children: dict[str, subprocess.Popen] = {}
