@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import sys
 import tempfile
 import time
@@ -119,6 +120,14 @@ def prepare(config: FakeConfig, *, embedded: bool = False, max_active: int = 24)
         k: v for k, v in os.environ.items() if not k.startswith(("BFL_", "CELERY_", "DATABASE_"))
     }
     worker_env.update(env, PYTHONUNBUFFERED="1")
+    # Workers run as in production: debug off (debug records and formats every
+    # query, which would inflate the figures this script exists to measure).
+    worker_env.update(
+        DJANGO_SETTINGS_MODULE="studio.settings",
+        DJANGO_DEBUG="false",
+        DJANGO_SECRET_KEY=secrets.token_urlsafe(48),
+        DJANGO_ALLOWED_HOSTS="127.0.0.1",
+    )
     return Setup(
         database=described[0], broker=described[1], tmp=tmp, fake=fake, worker_env=worker_env
     )
