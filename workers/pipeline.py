@@ -194,6 +194,37 @@ def _claim_next_waiting(backend: str) -> int | None:
     return job_id
 
 
+def _hand_slot_to_next(backend: str, cap: int) -> int | None:
+    """Claim the oldest waiting job of the backend for a slot that just freed up.
+
+    One transaction under the slots lock picks and claims it, so the next
+    panel's submit needs no claim of its own.
+    """
+    now = timezone.now()
+    _ensure_slots_row(backend)
+    with transaction.atomic():
+        BackendSlots.objects.select_for_update().filter(backend=backend).first()
+        if GenerationJob.objects.filter(backend=backend, state__in=IN_FLIGHT).count() >= cap:
+            return None
+        job_id = (
+            GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
+            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
+            .order_by("created", "id")
+            .values_list("pk", flat=True)
+            .first()
+        )
+        if job_id is None:
+            return None
+        claimed = GenerationJob.objects.filter(pk=job_id, state=State.QUEUED).update(
+            state=State.SUBMITTING,
+            attempts=F("attempts") + 1,
+            started=now,
+            lease_expires=now + _lease(),
+            next_poll_at=now,
+        )
+    return job_id if claimed else None
+
+
 def kick_waiting(backend: str) -> None:
     """A slot freed up: send a start for the oldest waiting job of the backend."""
     job_id = _claim_next_waiting(backend)
@@ -207,17 +238,23 @@ def kick_waiting(backend: str) -> None:
 # --- start: claim, compile, submit -------------------------------------------
 
 
-def job_start(job_id: int) -> Step:
-    """Claim a queued job and submit it to its backend."""
+def job_start(job_id: int, *, claimed: bool = False) -> Step:
+    """Claim a queued job and submit it to its backend.
+
+    `claimed`: the caller already moved the job to `submitting` under the
+    slots lock (a finishing job handing its slot over).
+    """
     job = GenerationJob.objects.filter(pk=job_id).first()
-    if job is None or job.state != State.QUEUED:
+    if job is None or job.state != (State.SUBMITTING if claimed else State.QUEUED):
         return DONE  # a repeated delivery, a cancelled job, or one another worker has
     try:
         backend = registry.get_backend(job.backend, job.model)
         caps = backend.capabilities(job.model)
     except LookupError as exc:
-        return _fail(job_id, [State.QUEUED], code="backend_unavailable", message=str(exc))
-    if not _claim_slot(job, caps.max_active):
+        return _fail(
+            job_id, [State.QUEUED, State.SUBMITTING], code="backend_unavailable", message=str(exc)
+        )
+    if not claimed and not _claim_slot(job, caps.max_active):
         return DONE
     try:
         compiled = _compiled(job, caps)
@@ -451,8 +488,9 @@ def _hand_over(job: GenerationJob, url: str) -> Step:
     if not _claim_download(job.pk):
         return DONE
     download = Step("download", 0, job.pk, url=url)
-    next_id = _claim_next_waiting(job.backend)
-    return download.also(job_start(next_id)) if next_id is not None else download
+    cap = registry.get_backend(job.backend, job.model).capabilities(job.model).max_active
+    next_id = _hand_slot_to_next(job.backend, cap)
+    return download.also(job_start(next_id, claimed=True)) if next_id is not None else download
 
 
 def job_download(job_id: int, url: str) -> Step:
