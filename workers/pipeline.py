@@ -176,19 +176,24 @@ def _wait_for_slot(job: GenerationJob, now) -> None:
     )
 
 
+def _oldest_waiting(backend: str, now) -> int | None:
+    """The oldest queued job of the backend that was not kicked in the last seconds
+    and is not waiting out a provider's Retry-After."""
+    return (
+        GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
+        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
+        .order_by("created", "id")
+        .values_list("pk", flat=True)
+        .first()
+    )
+
+
 def _claim_next_waiting(backend: str) -> int | None:
     """Mark and return the oldest queued job of the backend not kicked in the last seconds."""
     now = timezone.now()
     with transaction.atomic():
         BackendSlots.objects.select_for_update().filter(backend=backend).first()
-        recent = now - timedelta(seconds=5)
-        job_id = (
-            GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
-            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=recent))
-            .order_by("created", "id")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        job_id = _oldest_waiting(backend, now)
         if job_id is not None:
             GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
     return job_id
@@ -206,13 +211,7 @@ def _hand_slot_to_next(backend: str, cap: int) -> int | None:
         BackendSlots.objects.select_for_update().filter(backend=backend).first()
         if GenerationJob.objects.filter(backend=backend, state__in=IN_FLIGHT).count() >= cap:
             return None
-        job_id = (
-            GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
-            .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
-            .order_by("created", "id")
-            .values_list("pk", flat=True)
-            .first()
-        )
+        job_id = _oldest_waiting(backend, now)
         if job_id is None:
             return None
         claimed = GenerationJob.objects.filter(pk=job_id, state=State.QUEUED).update(
