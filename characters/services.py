@@ -8,6 +8,7 @@ from typing import IO
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
+from django.db.models import QuerySet
 
 from characters.models import (
     Character,
@@ -41,6 +42,9 @@ class UploadReport:
         return [f"“{name}” {reason}" for name, reason in self.rejected]
 
 
+_DUPLICATE = "is already in this set (same image uploaded twice)."
+
+
 def _store_images(
     items: Iterable[UploadItem],
     *,
@@ -60,7 +64,7 @@ def _store_images(
             report.rejected.append((shown, exc.reason))
             continue
         if image.sha256 in seen:
-            report.rejected.append((shown, "is already in this set (same image uploaded twice)."))
+            report.rejected.append((shown, _DUPLICATE))
             continue
         instance = build(item)
         fill_stored_image(
@@ -72,11 +76,17 @@ def _store_images(
         except IntegrityError:
             # A concurrent upload of the same image won the race.
             delete_files(instance)
-            report.rejected.append((shown, "is already in this set (same image uploaded twice)."))
+            report.rejected.append((shown, _DUPLICATE))
             continue
         seen.add(image.sha256)
         report.saved.append(instance)
     return report
+
+
+def _require_free_name(siblings: QuerySet, name: str, message: str) -> None:
+    """Names are compared without case: "Mara" and "mara" would confuse prompts and people."""
+    if siblings.filter(name__iexact=name).exists():
+        raise ValidationError(message)
 
 
 def character_create(
@@ -84,8 +94,11 @@ def character_create(
 ) -> Character:
     """Create a character with an empty "Default" sheet."""
     name = name.strip()
-    if Character.objects.filter(project=project, name__iexact=name).exists():
-        raise ValidationError(f"There is already a character called “{name}” in this project.")
+    _require_free_name(
+        Character.objects.filter(project=project),
+        name,
+        f"There is already a character called “{name}” in this project.",
+    )
     with transaction.atomic():
         character = Character.objects.create(
             project=project, name=name, appearance=appearance, notes=notes
@@ -97,11 +110,11 @@ def character_create(
 def character_update(*, character: Character, name: str, appearance: str, notes: str) -> Character:
     """Rename or redescribe a character."""
     name = name.strip()
-    clash = Character.objects.filter(project_id=character.project_id, name__iexact=name).exclude(
-        pk=character.pk
+    _require_free_name(
+        Character.objects.filter(project_id=character.project_id).exclude(pk=character.pk),
+        name,
+        f"There is already a character called “{name}” in this project.",
     )
-    if clash.exists():
-        raise ValidationError(f"There is already a character called “{name}” in this project.")
     character.name, character.appearance, character.notes = name, appearance, notes
     character.save()
     return character
@@ -127,8 +140,9 @@ def character_delete(*, character: Character) -> None:
 def sheet_create(*, character: Character, name: str, addendum: str = "") -> ReferenceSheet:
     """Add a sheet; the first sheet of a character becomes its default."""
     name = name.strip()
-    if character.sheets.filter(name__iexact=name).exists():
-        raise ValidationError(f"{character.name} already has a sheet called “{name}”.")
+    _require_free_name(
+        character.sheets.all(), name, f"{character.name} already has a sheet called “{name}”."
+    )
     has_default = character.sheets.filter(is_default=True).exists()
     return ReferenceSheet.objects.create(
         character=character, name=name, addendum=addendum, is_default=not has_default
@@ -138,8 +152,11 @@ def sheet_create(*, character: Character, name: str, addendum: str = "") -> Refe
 def sheet_update(*, sheet: ReferenceSheet, name: str, addendum: str) -> ReferenceSheet:
     """Rename a sheet or change its description addendum."""
     name = name.strip()
-    if sheet.character.sheets.filter(name__iexact=name).exclude(pk=sheet.pk).exists():
-        raise ValidationError(f"{sheet.character.name} already has a sheet called “{name}”.")
+    _require_free_name(
+        sheet.character.sheets.exclude(pk=sheet.pk),
+        name,
+        f"{sheet.character.name} already has a sheet called “{name}”.",
+    )
     sheet.name, sheet.addendum = name, addendum
     sheet.save()
     return sheet
@@ -227,19 +244,22 @@ def reference_image_delete(*, image: ReferenceImage) -> None:
 def location_create(*, project: Project, name: str, description: str = "") -> Location:
     """Create a location."""
     name = name.strip()
-    if Location.objects.filter(project=project, name__iexact=name).exists():
-        raise ValidationError(f"There is already a location called “{name}”.")
+    _require_free_name(
+        Location.objects.filter(project=project),
+        name,
+        f"There is already a location called “{name}”.",
+    )
     return Location.objects.create(project=project, name=name, description=description)
 
 
 def location_update(*, location: Location, name: str, description: str) -> Location:
     """Rename or redescribe a location."""
     name = name.strip()
-    clash = Location.objects.filter(project_id=location.project_id, name__iexact=name).exclude(
-        pk=location.pk
+    _require_free_name(
+        Location.objects.filter(project_id=location.project_id).exclude(pk=location.pk),
+        name,
+        f"There is already a location called “{name}”.",
     )
-    if clash.exists():
-        raise ValidationError(f"There is already a location called “{name}”.")
     location.name, location.description = name, description
     location.save()
     return location

@@ -18,15 +18,6 @@ def project_create(*, user, name: str, description: str = "") -> Project:
     return project
 
 
-def project_update(*, project: Project, **fields) -> Project:
-    """Update editable project fields (name, description, style, spending cap, backend)."""
-    for key, value in fields.items():
-        setattr(project, key, value)
-    project.full_clean()
-    project.save()
-    return project
-
-
 def membership_add(*, project: Project, identifier: str, role: str) -> Membership:
     """Add an existing user, found by username or email, to the project."""
     identifier = identifier.strip()

@@ -7,7 +7,7 @@ from dataclasses import replace
 from decimal import Decimal
 
 from django.core.files.storage import default_storage
-from django.db.models import Count, Max, Q, QuerySet, Subquery, Sum
+from django.db.models import Count, Max, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from boards.models import Board, CastMember, Panel, Take
@@ -192,13 +192,6 @@ def project_spend(project: Project) -> Decimal:
         ),
     )
     return totals["known"] + totals["pending"]
-
-
-def active_jobs_for_board(board: Board) -> QuerySet[GenerationJob]:
-    """Jobs of a board that are still moving or wait for a person."""
-    return GenerationJob.objects.filter(
-        panel__board=board, state__in=[*GenerationJob.ACTIVE_STATES, "needs_review"]
-    ).order_by("panel__position", "-created")
 
 
 def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
