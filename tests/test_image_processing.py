@@ -450,20 +450,20 @@ def test_lossless_webp_stays_lossless_and_lossy_stays_lossy():
 # --- thumbnails -------------------------------------------------------------
 
 
-def test_thumbnail_longest_side_is_480_and_keeps_aspect():
+def test_thumbnail_longest_side_is_512_and_keeps_aspect():
     processed = process_upload(encode(two_tone((2000, 1000)), "JPEG"))
 
     thumb = Image.open(io.BytesIO(processed.thumbnail))
 
     assert thumb.format == "JPEG"
     assert processed.thumbnail_content_type == "image/jpeg"
-    assert thumb.size == (480, 240)
+    assert thumb.size == (512, 256)
 
 
-def test_thumbnail_of_a_tall_image_is_480_high():
+def test_thumbnail_of_a_tall_image_is_512_high():
     thumb = Image.open(io.BytesIO(make_thumbnail(Image.new("RGB", (600, 1200), "red"))))
 
-    assert thumb.size == (240, 480)
+    assert thumb.size == (256, 512)
 
 
 def test_thumbnail_does_not_enlarge_small_images():
@@ -618,6 +618,26 @@ def test_generated_jpeg_keeps_its_pixels_and_loses_its_metadata():
     assert before == after  # not re-encoded: the same decoded pixels
     assert result.sha256 == hashlib.sha256(result.data).hexdigest()
     assert Image.open(io.BytesIO(result.thumbnail)).size == (320, 180)
+
+
+@pytest.mark.parametrize(
+    ("size", "thumb_size"), [((1024, 576), (512, 288)), ((2048, 2048), (512, 512))]
+)
+def test_generated_frame_thumbnail_is_a_scaled_decode_of_it(size, thumb_size):
+    img = Image.new("RGB", size, (30, 90, 200))
+    img.paste((250, 250, 250), (0, 0, size[0] // 2, size[1]))
+    buf = io.BytesIO()
+    img.save(buf, "JPEG", quality=90)
+
+    thumb = Image.open(io.BytesIO(process_generated(buf.getvalue()).thumbnail)).convert("RGB")
+
+    assert thumb.size == thumb_size
+    assert _close(thumb.getpixel((5, 5)), (250, 250, 250))
+    assert _close(thumb.getpixel((thumb_size[0] - 5, 5)), (30, 90, 200))
+
+
+def _close(got, want, tolerance=12):
+    return all(abs(a - b) <= tolerance for a, b in zip(got, want, strict=True))
 
 
 def test_generated_jpeg_needing_rotation_or_colour_conversion_is_re_encoded():
