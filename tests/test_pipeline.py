@@ -10,6 +10,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from boards.models import Panel, Take
+from characters.models import ReferenceImage
+from characters.services import reference_image_delete
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
 from tests.generation import make_board, use_fake_bfl
 from workers import pipeline
@@ -296,3 +298,37 @@ def test_sketch_backend_generates_offline(team, driver):
     }
     take = Take.objects.first()
     assert take.backend == "sketch" and take.width == 1024 and take.height == 576
+
+
+def test_reference_deleted_after_queueing_fails_the_job_by_name_without_sending(team, bfl, driver):
+    board = make_board(team.project, panels=1, cast_per_panel=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    chosen = next(r for r in job.request["references"] if r["role"] == "cast")
+    reference_image_delete(image=ReferenceImage.objects.get(pk=chosen["id"]))
+
+    driver.run()
+
+    job.refresh_from_db()
+    assert job.state == State.FAILED and job.error_code == "request_error"
+    assert f"“{chosen['label']}” was changed or deleted" in job.error_message
+    assert bfl.submissions() == []
+
+
+def test_job_queued_before_manifests_named_files_still_sends_its_references(team, bfl, driver):
+    board = make_board(team.project, panels=1, cast_per_panel=2)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    legacy = {
+        **job.request,
+        "references": [
+            {k: v for k, v in ref.items() if k != "file"} for ref in job.request["references"]
+        ],
+    }
+    GenerationJob.objects.filter(pk=job.pk).update(request=legacy)
+
+    driver.run()
+
+    job.refresh_from_db()
+    assert job.state == State.SUCCEEDED
+    sent = bfl.submissions()[0].body
+    assert len([k for k in sent if k.startswith("input_image")]) == len(legacy["references"])
+    assert job.fingerprint == job.take.fingerprint

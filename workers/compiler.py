@@ -77,6 +77,17 @@ class ImageSpec:
     view: str = ""
     label: str = ""
     load: Callable[[], bytes] = field(default=lambda: b"", compare=False, repr=False)
+    # Where the bytes are stored: recorded in the manifest so a worker reads
+    # the chosen files without looking their rows up again.
+    file: str = field(default="", compare=False)
+
+
+def reference_gone(label: str) -> str:
+    """The message for a job whose chosen reference no longer exists."""
+    return (
+        f"The reference “{label}” was changed or deleted since this panel was queued; "
+        "generate it again."
+    )
 
 
 @dataclass(frozen=True)
@@ -145,6 +156,7 @@ class CompiledRequest:
                     "role": c.role,
                     "id": c.image.id,
                     "sha256": c.image.sha256,
+                    "file": c.image.file,
                     "label": c.label,
                     "character": c.character,
                 }
@@ -182,10 +194,7 @@ class CompiledRequest:
         for ref in manifest["references"]:
             image = images.get((ref["role"], ref["id"]))
             if image is None or image.sha256 != ref["sha256"]:
-                raise LookupError(
-                    f"The reference “{ref['label']}” was changed or deleted since this panel "
-                    "was queued; generate it again."
-                )
+                raise LookupError(reference_gone(ref["label"]))
             chosen.append(Chosen(ref["role"], image, ref["label"], ref.get("character", "")))
         scene = manifest.get("scene") or {}
         compiled = cls(
@@ -435,6 +444,8 @@ def fingerprint(compiled: CompiledRequest) -> str:
     """A stable hash of everything that decides the picture."""
     manifest = compiled.manifest()
     for ref in manifest["references"]:
-        ref.pop("id")  # the same bytes under another row are the same input
+        # The same bytes under another row or file name are the same input.
+        ref.pop("id")
+        ref.pop("file")
     blob = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()

@@ -26,7 +26,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import DatabaseError, InterfaceError, close_old_connections, connection, transaction
-from django.db.models import F, Q
+from django.db.models import Count, F, Q, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from boards.models import Panel, Take
@@ -133,30 +134,68 @@ def _needs_review(job_id: int, from_states, message: str, code: str = "outcome_u
 # --- slots ----------------------------------------------------------------
 
 
+def _in_flight_count(backend: str) -> Coalesce:
+    """The number of the backend's jobs holding a slot, as SQL to use inside another query."""
+    counted = (
+        GenerationJob.objects.filter(backend=backend, state__in=IN_FLIGHT)
+        .order_by()
+        .values("backend")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return Coalesce(Subquery(counted), 0)
+
+
+def _claimed_fields(now) -> dict:
+    return {
+        "state": State.SUBMITTING,
+        "attempts": F("attempts") + 1,
+        "started": now,
+        "lease_expires": now + _lease(),
+    }
+
+
+def _mark_claimed(job: GenerationJob, now) -> GenerationJob:
+    """Bring the in-memory job up to date with the claim just written."""
+    job.state = State.SUBMITTING
+    job.attempts += 1
+    job.started = now
+    job.lease_expires = now + _lease()
+    return job
+
+
 def _claim_slot(job: GenerationJob, cap: int) -> bool:
-    """Move a queued job to `submitting` if the backend has a free slot."""
+    """Move a queued job to `submitting` if the backend has a free slot.
+
+    Claims are serialised on the backend's slots row; the count of jobs in
+    flight and the claim are one conditional UPDATE under that lock.
+    """
     now = timezone.now()
-    # Most deliveries of a big request find every slot taken. Seeing that
-    # without the lock keeps those cheap and off the lock the claims need;
-    # a slot freed just after this count kicks a waiting job anyway.
-    if GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count() >= cap:
-        _wait_for_slot(job, now)
-        return False
     _ensure_slots_row(job.backend)
     with transaction.atomic():
-        BackendSlots.objects.select_for_update().filter(backend=job.backend).first()
-        in_flight = GenerationJob.objects.filter(backend=job.backend, state__in=IN_FLIGHT).count()
-        if in_flight >= cap:
+        _lock_slots(job.backend)
+        claimed = (
+            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED)
+            .alias(in_flight=_in_flight_count(job.backend))
+            .filter(in_flight__lt=cap)
+            .update(**_claimed_fields(now))
+        )
+        if not claimed:
             _wait_for_slot(job, now)
             return False
-        return bool(
-            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
-                state=State.SUBMITTING,
-                attempts=F("attempts") + 1,
-                started=now,
-                lease_expires=now + _lease(),
-            )
-        )
+    _mark_claimed(job, now)
+    return True
+
+
+def _lock_slots(backend: str) -> None:
+    """Serialise slot claims for a backend until the current transaction ends."""
+    list(BackendSlots.objects.select_for_update().filter(backend=backend))
+
+
+def _job(job_id: int, **state) -> GenerationJob | None:
+    # Not .first(): its ORDER BY is pointless on a primary key and costs compiling.
+    found = list(GenerationJob.objects.filter(pk=job_id, **state))
+    return found[0] if found else None
 
 
 _slots_rows: set[str] = set()
@@ -176,15 +215,13 @@ def _wait_for_slot(job: GenerationJob, now) -> None:
     )
 
 
-def _oldest_waiting(backend: str, now) -> int | None:
-    """The oldest queued job of the backend that was not kicked in the last seconds
-    and is not waiting out a provider's Retry-After."""
+def _waiting(backend: str, now):
+    """Queued jobs of the backend, oldest first, that were not kicked in the last
+    seconds and are not waiting out a provider's Retry-After."""
     return (
         GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
         .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
         .order_by("created", "id")
-        .values_list("pk", flat=True)
-        .first()
     )
 
 
@@ -192,36 +229,34 @@ def _claim_next_waiting(backend: str) -> int | None:
     """Mark and return the oldest queued job of the backend not kicked in the last seconds."""
     now = timezone.now()
     with transaction.atomic():
-        BackendSlots.objects.select_for_update().filter(backend=backend).first()
-        job_id = _oldest_waiting(backend, now)
+        _lock_slots(backend)
+        job_id = _waiting(backend, now).values_list("pk", flat=True).first()
         if job_id is not None:
             GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
     return job_id
 
 
-def _hand_slot_to_next(backend: str, cap: int) -> int | None:
+def _hand_slot_to_next(backend: str, cap: int) -> GenerationJob | None:
     """Claim the oldest waiting job of the backend for a slot that just freed up.
 
-    One transaction under the slots lock picks and claims it, so the next
-    panel's submit needs no claim of its own.
+    One transaction under the slots lock picks it (reading the count of jobs
+    in flight in the same query) and claims it; the job comes back ready to
+    submit, with no claim or read of its own.
     """
     now = timezone.now()
     _ensure_slots_row(backend)
     with transaction.atomic():
-        BackendSlots.objects.select_for_update().filter(backend=backend).first()
-        if GenerationJob.objects.filter(backend=backend, state__in=IN_FLIGHT).count() >= cap:
+        _lock_slots(backend)
+        job = _waiting(backend, now).annotate(in_flight=_in_flight_count(backend)).first()
+        if job is None or job.in_flight >= cap:
             return None
-        job_id = _oldest_waiting(backend, now)
-        if job_id is None:
-            return None
-        claimed = GenerationJob.objects.filter(pk=job_id, state=State.QUEUED).update(
-            state=State.SUBMITTING,
-            attempts=F("attempts") + 1,
-            started=now,
-            lease_expires=now + _lease(),
-            next_poll_at=now,
+        claimed = GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
+            **_claimed_fields(now), next_poll_at=now
         )
-    return job_id if claimed else None
+    if not claimed:
+        return None
+    job.next_poll_at = now
+    return _mark_claimed(job, now)
 
 
 def kick_waiting(backend: str) -> None:
@@ -237,24 +272,32 @@ def kick_waiting(backend: str) -> None:
 # --- start: claim, compile, submit -------------------------------------------
 
 
-def job_start(job_id: int, *, claimed: bool = False) -> Step:
-    """Claim a queued job and submit it to its backend.
-
-    `claimed`: the caller already moved the job to `submitting` under the
-    slots lock (a finishing job handing its slot over).
-    """
-    job = GenerationJob.objects.filter(pk=job_id).first()
-    if job is None or job.state != (State.SUBMITTING if claimed else State.QUEUED):
+def job_start(job_id: int) -> Step:
+    """Claim a queued job and submit it to its backend."""
+    job = _job(job_id)
+    if job is None or job.state != State.QUEUED:
         return DONE  # a repeated delivery, a cancelled job, or one another worker has
+    try:
+        cap = _capabilities(job).max_active
+    except LookupError as exc:
+        return _fail(job_id, [State.QUEUED], code="backend_unavailable", message=str(exc))
+    if not _claim_slot(job, cap):
+        return DONE
+    return _submit(job)
+
+
+def _capabilities(job: GenerationJob):
+    return registry.get_backend(job.backend, job.model).capabilities(job.model)
+
+
+def _submit(job: GenerationJob) -> Step:
+    """Compile and send a job this process has just claimed (state `submitting`)."""
+    job_id = job.pk
     try:
         backend = registry.get_backend(job.backend, job.model)
         caps = backend.capabilities(job.model)
     except LookupError as exc:
-        return _fail(
-            job_id, [State.QUEUED, State.SUBMITTING], code="backend_unavailable", message=str(exc)
-        )
-    if not claimed and not _claim_slot(job, caps.max_active):
-        return DONE
+        return _fail(job_id, [State.SUBMITTING], code="backend_unavailable", message=str(exc))
     try:
         compiled = _compiled(job, caps)
         request = compiled.load()
@@ -278,14 +321,14 @@ def job_start(job_id: int, *, claimed: bool = False) -> Step:
     except RateLimited as exc:
         return _requeue(job, countdown=_jitter(exc.retry_after or 5.0), attempts_count=False)
     except TransientError:
-        if job.attempts + 1 >= settings.STUDIO_MAX_SUBMIT_ATTEMPTS:
+        if job.attempts >= settings.STUDIO_MAX_SUBMIT_ATTEMPTS:
             return _fail(
                 job_id,
                 [State.SUBMITTING],
                 code="unreachable",
                 message="The provider could not be reached; try again later.",
             )
-        return _requeue(job, countdown=_backoff(job.attempts + 1))
+        return _requeue(job, countdown=_backoff(job.attempts))
     except OutcomeUnknown as exc:
         if registry.is_paid(job.backend):
             return _needs_review(
@@ -294,7 +337,7 @@ def job_start(job_id: int, *, claimed: bool = False) -> Step:
                 f"The provider may or may not have received this request ({exc.message}). "
                 "Check the provider's dashboard; retrying may be billed again.",
             )
-        return _requeue(job, countdown=_backoff(job.attempts + 1))
+        return _requeue(job, countdown=_backoff(job.attempts))
     except BackendError as exc:
         return _fail(job_id, [State.SUBMITTING], exc)
 
@@ -478,23 +521,24 @@ def _claim_download(job_id: int) -> bool:
 def _hand_over(job: GenerationJob, url: str) -> Step:
     """The provider finished: give its slot to the next waiting panel, then download.
 
-    The next submit happens here, in this task; the download becomes a task
-    of its own (sent at once, provider URLs expire within minutes). When a
-    wave of results arrives together, every freed slot is handed over before
-    any image is stored, instead of each hand-over waiting behind the
-    previous result's download.
+    When a panel was waiting, its submit happens here, in this task, and the
+    download becomes a task of its own (sent at once: provider URLs expire
+    within minutes). A wave of results arriving together then hands every
+    freed slot over before any image is stored, instead of each hand-over
+    waiting behind the previous result's download. When nobody was waiting,
+    nothing is held up, and the image is stored here without another task.
     """
     if not _claim_download(job.pk):
         return DONE
-    download = Step("download", 0, job.pk, url=url)
-    cap = registry.get_backend(job.backend, job.model).capabilities(job.model).max_active
-    next_id = _hand_slot_to_next(job.backend, cap)
-    return download.also(job_start(next_id, claimed=True)) if next_id is not None else download
+    next_job = _hand_slot_to_next(job.backend, _capabilities(job).max_active)
+    if next_job is None:
+        return _fetch_and_store(job, url=url, image=None)
+    return Step("download", 0, job.pk, url=url).also(_submit(next_job))
 
 
 def job_download(job_id: int, url: str) -> Step:
     """Fetch a finished job's image and store it."""
-    job = GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).first()
+    job = _job(job_id, state=State.DOWNLOADING)
     if job is None:
         return DONE
     return _fetch_and_store(job, url=url, image=None)
@@ -561,16 +605,10 @@ def store_take(job: GenerationJob, processed) -> Step:
             "Ask the operator to check the media folder (disk full or not writable).",
         )
     with transaction.atomic():
-        locked = (
-            GenerationJob.objects.select_for_update()
-            .filter(pk=job.pk, state=State.DOWNLOADING)
-            .first()
-        )
-        if locked is None:
-            transaction.on_commit(lambda: delete_files(take))
-            return DONE
         take.save()
-        GenerationJob.objects.filter(pk=job.pk).update(
+        # Conditional: a job cancelled meanwhile, or stored by a duplicate
+        # delivery, keeps its state and this take is rolled back.
+        finished = GenerationJob.objects.filter(pk=job.pk, state=State.DOWNLOADING).update(
             state=State.SUCCEEDED,
             take=take,
             cost=take.cost,
@@ -580,7 +618,14 @@ def store_take(job: GenerationJob, processed) -> Step:
             error_code="",
             error_message="",
         )
-        Panel.objects.filter(pk=job.panel_id, selected_take__isnull=True).update(selected_take=take)
+        if finished:
+            Panel.objects.filter(pk=job.panel_id, selected_take__isnull=True).update(
+                selected_take=take
+            )
+        else:
+            transaction.set_rollback(True)
+    if not finished:
+        delete_files(take)
     # No kick here: the slot was freed when the download began.
     return DONE
 

@@ -13,14 +13,17 @@ from django.db.models.functions import Coalesce
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
 from studio.models import Project, StoredImage
-from workers.compiler import CastSpec, ImageSpec, PanelSpec
+from workers.compiler import CastSpec, ImageSpec, PanelSpec, reference_gone
 from workers.models import GenerationJob
 
 
-def _reader(name: str) -> Callable[[], bytes]:
+def _reader(name: str, label: str = "") -> Callable[[], bytes]:
     def load() -> bytes:
-        with default_storage.open(name, "rb") as fh:
-            return fh.read()
+        try:
+            with default_storage.open(name, "rb") as fh:
+                return fh.read()
+        except FileNotFoundError:
+            raise LookupError(reference_gone(label)) from None
 
     return load
 
@@ -28,7 +31,14 @@ def _reader(name: str) -> Callable[[], bytes]:
 def image_spec(image: StoredImage, *, view: str = "", label: str = "") -> ImageSpec:
     name = image.file.name
     assert name is not None  # the file field is required, so every saved row has one
-    return ImageSpec(id=image.pk, sha256=image.sha256, view=view, label=label, load=_reader(name))
+    return ImageSpec(
+        id=image.pk,
+        sha256=image.sha256,
+        view=view,
+        label=label,
+        load=_reader(name, label),
+        file=name,
+    )
 
 
 _ROLE_MODELS: dict[str, type[StoredImage]] = {
@@ -41,11 +51,26 @@ _ROLE_MODELS: dict[str, type[StoredImage]] = {
 
 
 def request_images(manifest: dict) -> dict[tuple[str, int], ImageSpec]:
-    """The stored images a job's manifest names, by (role, id), in one query per image table."""
+    """The stored images a job's manifest names, by (role, id).
+
+    Stored images never change in place (a new picture is a new row and a new
+    file), so the file names the manifest recorded are read directly; a file
+    deleted since fails when it is read. Manifests written before file names
+    were recorded are looked up, in one query per image table.
+    """
+    found: dict[tuple[str, int], ImageSpec] = {}
     wanted: dict[type[StoredImage], set[int]] = {}
     for ref in manifest.get("references", []):
-        wanted.setdefault(_ROLE_MODELS[ref["role"]], set()).add(ref["id"])
-    found: dict[tuple[str, int], ImageSpec] = {}
+        if ref.get("file"):
+            found[(ref["role"], ref["id"])] = ImageSpec(
+                id=ref["id"],
+                sha256=ref["sha256"],
+                label=ref["label"],
+                load=_reader(ref["file"], ref["label"]),
+                file=ref["file"],
+            )
+        else:
+            wanted.setdefault(_ROLE_MODELS[ref["role"]], set()).add(ref["id"])
     for model, ids in wanted.items():
         rows = {row.pk: row for row in model._default_manager.filter(pk__in=ids)}
         for ref in manifest["references"]:
