@@ -128,6 +128,11 @@ class Panel(models.Model):
         """Shot number as people read it (1-based)."""
         return self.position + 1
 
+    @property
+    def duration_label(self) -> str:
+        """The duration as an artist writes it: "3.5 s", "4 s", "" when unset."""
+        return "" if self.duration is None else f"{self.duration.normalize():f} s"
+
 
 class CastMember(models.Model):
     """A character in a panel, with the look (sheet) and staging used there."""

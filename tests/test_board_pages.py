@@ -88,6 +88,16 @@ def test_board_page_shows_panels_in_order_with_cards(team, board, viewer_client)
     assert first.cast.first().character.name in body
 
 
+@pytest.mark.parametrize(
+    ("duration", "shown"),
+    [("3.50", "3.5 s"), ("4.00", "4 s"), ("2.25", "2.25 s"), ("120", "120 s")],
+)
+def test_card_shows_duration_as_an_artist_writes_it(board, viewer_client, duration, shown):
+    add_panels(board, 1, duration=duration)
+    body = viewer_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+    assert f">{shown}</span>" in body
+
+
 def test_board_without_panels_shows_empty_state(board, editor_client):
     response = editor_client.get(reverse("board_detail", args=[board.pk]))
     assert response.status_code == 200
