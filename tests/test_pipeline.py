@@ -14,7 +14,7 @@ from characters.models import ReferenceImage
 from characters.services import reference_image_delete
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
 from tests.generation import make_board, use_fake_bfl
-from workers import pipeline
+from workers import pipeline, tasks
 from workers.models import GenerationJob
 from workers.services import job_cancel, job_request_edit, job_retry, jobs_request
 
@@ -186,6 +186,45 @@ def test_spending_cap_refuses_jobs_past_it(team, bfl, driver):
     assert outcome.refused and "spending cap" in outcome.message
     total = sum(j.estimated_cost for j in outcome.jobs)
     assert total <= Decimal("10")
+
+
+def test_big_request_starts_its_first_panels_and_only_as_many_as_there_are_slots(
+    team, bfl, driver, settings, monkeypatch
+):
+    settings.BFL_MAX_ACTIVE = 3
+    board = make_board(team.project, panels=8, cast_per_panel=1)
+    queued_when_started = []
+    send = tasks.start_job.delay  # the driver's
+    monkeypatch.setattr(
+        tasks.start_job,
+        "delay",
+        lambda job_id: (queued_when_started.append(GenerationJob.objects.count()), send(job_id)),
+    )
+
+    outcome = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+
+    assert [j.panel_id for j in outcome.jobs] == [p.pk for p in panels_of(board)]
+    assert [step.job_id for step in driver.queue] == [j.pk for j in outcome.jobs[:3]]
+    # The first three were sent off before the other five were even queued.
+    assert queued_when_started == [3, 3, 3]
+    driver.run()
+    assert {j.state for j in GenerationJob.objects.all()} == {State.SUCCEEDED}
+    assert len(bfl.submissions()) == 8 and bfl.max_in_flight_seen <= 3
+
+
+def test_spending_cap_counts_the_first_panels_when_pricing_the_rest(team, bfl, driver, settings):
+    settings.BFL_MAX_ACTIVE = 2
+    board = make_board(team.project, panels=6, cast_per_panel=1)
+    one = jobs_request(panels=panels_of(board)[:1], user=team.editor, backend="bfl").jobs[0]
+    job_cancel(job=one)  # a cancelled job before the cap is set costs nothing
+    price = one.estimated_cost
+    team.project.spending_cap = price * 3
+    team.project.save()
+
+    outcome = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+
+    assert len(outcome.jobs) == 3 and len(outcome.refused) == 3
+    assert sum(j.estimated_cost for j in outcome.jobs) <= team.project.spending_cap
 
 
 def test_instruction_edit_sends_the_take_first_and_makes_a_child(team, bfl, driver):

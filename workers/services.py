@@ -92,6 +92,10 @@ def jobs_request(
     take (no job, no cost) unless a new variation is asked for. A panel with
     a job already under way is left alone. Jobs that would pass the
     project's spending cap are refused.
+
+    The first panels, as many as the backend has slots, are compiled, queued
+    and started before the rest are compiled: on a big board the provider is
+    already working on the first frames while the others are prepared.
     """
     outcome = RequestOutcome()
     if not panels:
@@ -101,6 +105,30 @@ def jobs_request(
         raise ValidationError("All panels must belong to one project.")
     name, model = _backend_for(project, backend)
     caps = registry.capabilities(name, model)
+    first, rest = panels[: caps.max_active], panels[caps.max_active :]
+    free = _queue_batch(first, user, variation, name, model, caps, outcome, free_slots=None)
+    if rest:
+        _queue_batch(rest, user, variation, name, model, caps, outcome, free_slots=free)
+    return outcome
+
+
+def _queue_batch(
+    panels: list[Panel],
+    user,
+    variation: bool,
+    name: str,
+    model: str,
+    caps,
+    outcome: RequestOutcome,
+    *,
+    free_slots: int | None,
+) -> int:
+    """Compile, price and queue one batch of panels under the project lock.
+
+    `free_slots`: slots still free after an earlier batch of this request
+    (None: count them now). Only that many jobs get a start message; returns
+    how many free slots are left without one.
+    """
     now = timezone.now()
     seeds = {p.pk: secrets.randbelow(2**31) if variation else None for p in panels}
     specs = panel_specs(panels, seeds=seeds)
@@ -110,7 +138,7 @@ def jobs_request(
     with transaction.atomic():
         # Serialises requests for one project: concurrent requests cannot both
         # see the same room under the cap, nor both queue the same panel.
-        project = Project.objects.select_for_update().get(pk=project.pk)
+        project = Project.objects.select_for_update().get(pk=panels[0].board.project_id)
         spent = project_spend(project)
         active = set(
             GenerationJob.objects.filter(
@@ -153,17 +181,24 @@ def jobs_request(
             )
         # The project lock and the active check above rule out a second active
         # job for these panels; the partial unique index stays as the last word.
-        outcome.jobs = GenerationJob.objects.bulk_create(new_jobs)
+        jobs = GenerationJob.objects.bulk_create(new_jobs)
         # Start only as many as the backend has free slots: a finishing job hands
         # its slot to the oldest waiting one (workers.pipeline), and the sweeper
         # starts any job still waiting when its lease runs out. A start message
         # per job would only make workers look at full slots again and again.
-        in_flight = GenerationJob.objects.filter(
-            backend=name, state__in=(GenerationJob.State.SUBMITTING, GenerationJob.State.POLLING)
-        ).count()
-        for job in outcome.jobs[: max(1, caps.max_active - in_flight)]:
+        if free_slots is None:
+            in_flight = GenerationJob.objects.filter(
+                backend=name,
+                state__in=(GenerationJob.State.SUBMITTING, GenerationJob.State.POLLING),
+            ).count()
+            free_slots = caps.max_active - in_flight
+        # At least one start per request, so a chain begins even when the
+        # count above is stale; a start finding every slot taken just waits.
+        wanted = max(free_slots, 0 if outcome.jobs else 1)
+        for job in jobs[:wanted]:
             _enqueue_start(job.pk)
-    return outcome
+    outcome.jobs.extend(jobs)
+    return max(0, free_slots - len(jobs))
 
 
 def _takes_by_fingerprint(compiled: dict) -> dict[tuple[int, str], Take]:
