@@ -22,6 +22,10 @@ class GenerationJob(models.Model):
         NEEDS_REVIEW = "needs_review", "Needs review"
 
     ACTIVE_STATES = ("queued", "submitting", "polling", "downloading")
+    # Jobs holding a provider slot. A job that is downloading does not: the
+    # provider has finished its task, and freeing the slot before the download
+    # and store lets the next panel start while this one is being saved.
+    SLOT_STATES = ("submitting", "polling")
     FINAL_STATES = ("succeeded", "failed", "cancelled")
 
     class Kind(models.TextChoices):

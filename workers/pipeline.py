@@ -51,10 +51,6 @@ log = logging.getLogger(__name__)
 
 State = GenerationJob.State
 _COMMIT_PATIENCE_S = 30.0
-# Jobs holding a provider slot. A job that is downloading does not: the
-# provider has finished its task, and freeing the slot before the download
-# and store lets the next panel start while this one is being saved.
-IN_FLIGHT = (State.SUBMITTING, State.POLLING)
 
 
 @dataclass(frozen=True)
@@ -137,7 +133,7 @@ def _needs_review(job_id: int, from_states, message: str, code: str = "outcome_u
 def _in_flight_count(backend: str) -> Coalesce:
     """The number of the backend's jobs holding a slot, as SQL to use inside another query."""
     counted = (
-        GenerationJob.objects.filter(backend=backend, state__in=IN_FLIGHT)
+        GenerationJob.objects.filter(backend=backend, state__in=GenerationJob.SLOT_STATES)
         .order_by()
         .values("backend")
         .annotate(n=Count("pk"))

@@ -188,8 +188,7 @@ def _queue_batch(
         # per job would only make workers look at full slots again and again.
         if free_slots is None:
             in_flight = GenerationJob.objects.filter(
-                backend=name,
-                state__in=(GenerationJob.State.SUBMITTING, GenerationJob.State.POLLING),
+                backend=name, state__in=GenerationJob.SLOT_STATES
             ).count()
             free_slots = caps.max_active - in_flight
         # At least one start per request, so a chain begins even when the
