@@ -162,13 +162,21 @@ def sheet_update(*, sheet: ReferenceSheet, name: str, addendum: str) -> Referenc
     return sheet
 
 
+def _flag_only(siblings: QuerySet, pk: int, flag: str) -> None:
+    """Set a boolean `flag` on one row and clear it on its siblings, in one transaction.
+
+    Cleared first: a partial unique index allows only one flagged sibling.
+    """
+    with transaction.atomic():
+        siblings.filter(**{flag: True}).exclude(pk=pk).update(**{flag: False})
+        siblings.filter(pk=pk).update(**{flag: True})
+
+
 def sheet_set_default(*, sheet: ReferenceSheet) -> ReferenceSheet:
     """Make this sheet the character's default (the partial unique index allows one)."""
-    with transaction.atomic():
-        ReferenceSheet.objects.filter(character_id=sheet.character_id, is_default=True).exclude(
-            pk=sheet.pk
-        ).update(is_default=False)
-        ReferenceSheet.objects.filter(pk=sheet.pk).update(is_default=True)
+    _flag_only(
+        ReferenceSheet.objects.filter(character_id=sheet.character_id), sheet.pk, "is_default"
+    )
     sheet.is_default = True
     return sheet
 
@@ -220,11 +228,7 @@ def reference_image_update(*, image: ReferenceImage, view: str, label: str = "")
 
 def reference_image_set_primary(*, image: ReferenceImage) -> ReferenceImage:
     """Make this image the one shown for its sheet."""
-    with transaction.atomic():
-        ReferenceImage.objects.filter(sheet_id=image.sheet_id, is_primary=True).exclude(
-            pk=image.pk
-        ).update(is_primary=False)
-        ReferenceImage.objects.filter(pk=image.pk).update(is_primary=True)
+    _flag_only(ReferenceImage.objects.filter(sheet_id=image.sheet_id), image.pk, "is_primary")
     image.is_primary = True
     return image
 

@@ -19,7 +19,7 @@ from django.utils import timezone
 from boards.models import Panel, Take
 from studio.models import Project
 from workers import registry
-from workers.compiler import compile_panel
+from workers.compiler import CompiledRequest, compile_panel
 from workers.models import GenerationJob
 from workers.selectors import panel_spec, panel_specs, project_spend
 
@@ -69,6 +69,35 @@ def _enqueue_start(job_id: int) -> None:
     from workers.tasks import start_job
 
     transaction.on_commit(lambda: start_job.delay(job_id))
+
+
+def _estimate(compiled: CompiledRequest) -> Decimal:
+    return Decimal(str(registry.estimate_cost(compiled.backend, compiled))).quantize(
+        Decimal("0.01")
+    )
+
+
+def _over_cap(project: Project, spent: Decimal, estimate: Decimal) -> bool:
+    return project.spending_cap is not None and spent + estimate > project.spending_cap
+
+
+def _new_job(
+    project: Project, panel: Panel, kind: str, compiled: CompiledRequest, estimate: Decimal, user
+) -> GenerationJob:
+    """An unsaved job that will send exactly `compiled`, priced at `estimate`."""
+    return GenerationJob(
+        project=project,
+        panel=panel,
+        kind=kind,
+        backend=compiled.backend,
+        model=compiled.model,
+        seed=compiled.seed,
+        fingerprint=compiled.fingerprint,
+        request=compiled.manifest(),
+        estimated_cost=estimate,
+        requested_by=user,
+        lease_expires=timezone.now() + _lease(),
+    )
 
 
 def _cap_message(project: Project, spent: Decimal, needed: Decimal) -> str:
@@ -129,7 +158,6 @@ def _queue_batch(
     (None: count them now). Only that many jobs get a start message; returns
     how many free slots are left without one.
     """
-    now = timezone.now()
     seeds = {p.pk: secrets.randbelow(2**31) if variation else None for p in panels}
     specs = panel_specs(panels, seeds=seeds)
     compiled = {p.pk: compile_panel(specs[p.pk], caps, backend=name, model=model) for p in panels}
@@ -158,27 +186,13 @@ def _queue_batch(
                 )
                 outcome.reused.append(panel)
                 continue
-            estimate = Decimal(str(registry.estimate_cost(name, request))).quantize(Decimal("0.01"))
-            if project.spending_cap is not None and spent + estimate > project.spending_cap:
+            estimate = _estimate(request)
+            if _over_cap(project, spent, estimate):
                 outcome.refused.append(panel)
                 outcome.message = _cap_message(project, spent, estimate)
                 continue
             spent += estimate
-            new_jobs.append(
-                GenerationJob(
-                    project=project,
-                    panel=panel,
-                    kind=kind,
-                    backend=name,
-                    model=model,
-                    seed=request.seed,
-                    fingerprint=request.fingerprint,
-                    request=request.manifest(),
-                    estimated_cost=estimate,
-                    requested_by=user,
-                    lease_expires=now + _lease(),
-                )
-            )
+            new_jobs.append(_new_job(project, panel, kind, request, estimate, user))
         # The project lock and the active check above rule out a second active
         # job for these panels; the partial unique index stays as the last word.
         jobs = GenerationJob.objects.bulk_create(new_jobs)
@@ -226,29 +240,17 @@ def job_request_edit(
     seed = take.seed if take.seed is not None else secrets.randbelow(2**31)
     spec = panel_spec(panel, seed=seed, edit_source=take, instruction=instruction)
     compiled = compile_panel(spec, caps, backend=name, model=model)
-    estimate = Decimal(str(registry.estimate_cost(name, compiled))).quantize(Decimal("0.01"))
+    estimate = _estimate(compiled)
     with transaction.atomic():
         project = Project.objects.select_for_update().get(pk=project.pk)
         spent = project_spend(project)
-        if project.spending_cap is not None and spent + estimate > project.spending_cap:
+        if _over_cap(project, spent, estimate):
             raise ValidationError(_cap_message(project, spent, estimate))
+        job = _new_job(project, panel, GenerationJob.Kind.EDIT, compiled, estimate, user)
+        job.source_take, job.instruction = take, instruction
         try:
             with transaction.atomic():
-                job = GenerationJob.objects.create(
-                    project=project,
-                    panel=panel,
-                    kind=GenerationJob.Kind.EDIT,
-                    backend=name,
-                    model=model,
-                    source_take=take,
-                    instruction=instruction,
-                    seed=seed,
-                    fingerprint=compiled.fingerprint,
-                    request=compiled.manifest(),
-                    estimated_cost=estimate,
-                    requested_by=user,
-                    lease_expires=timezone.now() + _lease(),
-                )
+                job.save()
         except IntegrityError:
             raise ValidationError(
                 "This panel is already generating; wait for it to finish."
