@@ -16,7 +16,13 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-migrate: install
+# Commands run by hand in this checkout (manage.py create_user, seed_demo, ...)
+# read this file, so they see the same development settings as `make run`.
+var/castboard.env:
+	mkdir -p var
+	printf '# Written by make run: this checkout is a local development install.\nDJANGO_DEBUG=true\n' > $@
+
+migrate: install var/castboard.env
 	$(BIN)/python manage.py migrate --noinput
 
 demo: migrate

@@ -7,6 +7,7 @@ services' business (they raise ValidationError, which views attach here).
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Mapping, Sequence
 
 from django import forms
@@ -45,6 +46,14 @@ def guess_view(filename: str) -> str:
     return ""
 
 
+def _single_line(text: str) -> str:
+    """A label as one line of text: control characters (NUL, newlines, ...) dropped.
+
+    PostgreSQL refuses NUL in text; the others would only garble the label.
+    """
+    return "".join(c for c in text if unicodedata.category(c) != "Cc").strip()
+
+
 def upload_items(
     files: Sequence[UploadedFile], data: Mapping[str, str], *, with_views: bool
 ) -> list[UploadItem]:
@@ -55,7 +64,7 @@ def upload_items(
     items = []
     for index, upload in enumerate(files):
         name = upload.name or ""
-        label = (data.get(f"label_{index}") or "").strip()[:LABEL_MAX]
+        label = _single_line(data.get(f"label_{index}") or "")[:LABEL_MAX]
         view = ""
         if with_views:
             view = (data.get(f"view_{index}") or "").strip()

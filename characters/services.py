@@ -6,6 +6,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import IO
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
@@ -18,7 +19,7 @@ from characters.models import (
     ReferenceSheet,
     StyleImage,
 )
-from studio.images import ImageRejected, process_upload, safe_display_name
+from studio.images import ImageRejected, header_pixels, process_upload, safe_display_name
 from studio.models import Project, StoredImage
 from studio.storage import delete_files, fill_stored_image
 
@@ -45,6 +46,13 @@ class UploadReport:
 _DUPLICATE = "is already in this set (same image uploaded twice)."
 
 
+def _over_budget(pixels: int) -> str:
+    return (
+        f"was not uploaded: one upload takes at most {pixels // 1_000_000} megapixels in total. "
+        "Upload it again on its own or in a smaller batch."
+    )
+
+
 def _store_images(
     items: Iterable[UploadItem],
     *,
@@ -53,11 +61,22 @@ def _store_images(
     existing_hashes: set[str],
     build,
 ) -> UploadReport:
-    """Validate each file on its own: good files are kept even when others fail."""
+    """Validate each file on its own: good files are kept even when others fail.
+
+    One request decodes at most STUDIO_UPLOAD_MAX_REQUEST_PIXELS in total, so
+    a batch of huge images cannot hold a web worker for long; files past that
+    budget are refused with a message asking for another batch.
+    """
     report = UploadReport()
     seen = set(existing_hashes)
+    budget = settings.STUDIO_UPLOAD_MAX_REQUEST_PIXELS
     for item in items:
         shown = safe_display_name(item.name) or "unnamed file"
+        pixels = header_pixels(item.file) or 0
+        if pixels > budget:
+            report.rejected.append((shown, _over_budget(settings.STUDIO_UPLOAD_MAX_REQUEST_PIXELS)))
+            continue
+        budget -= pixels
         try:
             image = process_upload(item.file)
         except ImageRejected as exc:
@@ -78,6 +97,11 @@ def _store_images(
             delete_files(instance)
             report.rejected.append((shown, _DUPLICATE))
             continue
+        except BaseException:
+            # The files are written before the row: no row may be left without them,
+            # and no file without its row.
+            delete_files(instance)
+            raise
         seen.add(image.sha256)
         report.saved.append(instance)
     return report

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
 from django.contrib.auth.views import LoginView
 from django.http import HttpResponse
@@ -19,6 +20,10 @@ class ThrottledLoginView(LoginView):
 
     template_name = "registration/login.html"
     redirect_authenticated_user = True
+
+    def get_context_data(self, **kwargs):
+        # The demo hint speaks to a developer on their own machine, not to a studio's users.
+        return super().get_context_data(show_demo_hint=settings.DEBUG, **kwargs)
 
     def _lock(self):
         return throttle.lockout(

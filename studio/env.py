@@ -7,6 +7,7 @@ A value that cannot be parsed is a configuration error that stops start-up:
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -48,3 +49,25 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None or raw.strip() == "":
         return list(default)
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def load_env_file(path: Path) -> None:
+    """Take NAME=value lines from a file as defaults; the real environment wins.
+
+    `make run` writes `var/castboard.env` so that operator commands run by hand
+    in that checkout (`manage.py seed_demo`, `create_user`, ...) see the same
+    development settings as the studio it started, without exporting anything.
+    """
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except FileNotFoundError:
+        return
+    for number, line in enumerate(lines, start=1):
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, sep, value = line.partition("=")
+        name = name.strip()
+        if not sep or not name.isidentifier():
+            raise ImproperlyConfigured(f"{path}:{number}: expected NAME=value, found {line!r}.")
+        os.environ.setdefault(name, value.strip())

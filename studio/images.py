@@ -130,6 +130,24 @@ def process_generated(
     return _plain_jpeg(raw, max_pixels=max_pixels) or _process(raw, max_pixels=max_pixels)
 
 
+def header_pixels(fileobj: IO[bytes]) -> int | None:
+    """Width times height as the file's header states it, without decoding; None if unreadable.
+
+    The file is left at the position it had, for the real processing to read it again.
+    """
+    start = fileobj.tell()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(fileobj) as img:
+                width, height = img.size
+        return width * height
+    except Exception:  # anything unreadable is refused later, with its reason
+        return None
+    finally:
+        fileobj.seek(start)
+
+
 def make_thumbnail(img: Image.Image) -> bytes:
     """Return a JPEG at most THUMBNAIL_SIDE px on its longest side, transparency on white.
 

@@ -35,13 +35,25 @@ def membership_add(*, project: Project, identifier: str, role: str) -> Membershi
     return Membership.objects.create(project=project, user=user, role=Membership.Role(role))
 
 
-def _ensure_an_owner_remains(membership: Membership) -> None:
-    others = (
+def _lock_owners(project_id: int) -> list[Membership]:
+    """Lock every owner row of the project, always in id order.
+
+    Two owners changing each other's roles at once then queue behind one
+    another instead of each locking one row and deadlocking on the other;
+    the second sees what the first committed.
+    """
+    return list(
         Membership.objects.select_for_update()
-        .filter(project_id=membership.project_id, role=Membership.Role.OWNER)
-        .exclude(pk=membership.pk)
+        .filter(project_id=project_id, role=Membership.Role.OWNER)
+        .order_by("pk")
     )
-    if not others.exists():
+
+
+def _ensure_an_owner_remains(membership: Membership) -> None:
+    """Refuse, under the owners' lock, a change that would leave the project without one."""
+    owners = _lock_owners(membership.project_id)
+    is_owner = any(o.pk == membership.pk for o in owners)
+    if is_owner and len(owners) == 1:
         raise ValidationError("A project needs at least one owner: make someone else owner first.")
 
 
@@ -49,7 +61,7 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
     """Change a member's role; the last owner cannot step down."""
     role = Membership.Role(role)
     with transaction.atomic():
-        if membership.role == Membership.Role.OWNER and role != Membership.Role.OWNER:
+        if role != Membership.Role.OWNER:
             _ensure_an_owner_remains(membership)
         membership.role = role
         membership.save(update_fields=["role"])
@@ -59,6 +71,5 @@ def membership_change_role(*, membership: Membership, role: str) -> Membership:
 def membership_remove(*, membership: Membership) -> None:
     """Remove a member (or leave); the last owner cannot."""
     with transaction.atomic():
-        if membership.role == Membership.Role.OWNER:
-            _ensure_an_owner_remains(membership)
+        _ensure_an_owner_remains(membership)
         membership.delete()

@@ -13,10 +13,11 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from studio.env import env_bool, env_int, env_list, env_str
+from studio.env import env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR") or BASE_DIR / "var")
+load_env_file(VAR_DIR / "castboard.env")
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
 
@@ -37,7 +38,8 @@ if DEBUG:
 else:
     if not SECRET_KEY or SECRET_KEY == _DEV_SECRET_KEY:
         raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (at least 50 random characters)."
+            "DJANGO_SECRET_KEY is required when DJANGO_DEBUG is off (at least 50 random characters). "
+            "For a local install, run `make run` once: it writes var/castboard.env with DJANGO_DEBUG=true."
         )
     if not ALLOWED_HOSTS:
         raise ImproperlyConfigured(
@@ -66,12 +68,16 @@ MIDDLEWARE = [
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
-    "studio.middleware.TooManyFilesMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
+    # Before anything parses the body (the upload guard, the CSRF check), and
+    # after authentication, whose user decides which size limit applies.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "studio.middleware.RequestBodyLimitMiddleware",
+    "studio.middleware.TooManyFilesMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "studio.middleware.ErrorPageMiddleware",
 ]
 
 ROOT_URLCONF = "studio.urls"
@@ -163,6 +169,18 @@ if STUDIO_MEDIA_ACCEL not in ("", "nginx", "sendfile"):
 STUDIO_UPLOAD_MAX_BYTES = 20 * 1024 * 1024
 STUDIO_UPLOAD_MAX_PIXELS = 40_000_000
 STUDIO_UPLOAD_MAX_FILES = 12
+# One request decodes at most this many pixels of uploads (three 33 MP images,
+# or a dozen phone photos), so a batch of huge images cannot hold a web worker.
+STUDIO_UPLOAD_MAX_REQUEST_PIXELS = env_int(
+    "STUDIO_UPLOAD_MAX_REQUEST_PIXELS", 100_000_000, minimum=STUDIO_UPLOAD_MAX_PIXELS
+)
+# Request bodies larger than these are refused from their Content-Length,
+# before being read: signed-in members (uploads) and anonymous callers (forms).
+# Set the front server's limit (nginx client_max_body_size) to the first.
+STUDIO_MAX_REQUEST_BYTES = env_int("STUDIO_MAX_REQUEST_BYTES", 100 * 1024 * 1024, minimum=1024)
+STUDIO_MAX_ANONYMOUS_REQUEST_BYTES = env_int(
+    "STUDIO_MAX_ANONYMOUS_REQUEST_BYTES", 256 * 1024, minimum=1024
+)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = STUDIO_UPLOAD_MAX_FILES
@@ -257,5 +275,10 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        # Django's own console handler (debug only) would print every line twice
+        # beside the root handler; let its records reach the root handler alone.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+    },
 }

@@ -59,8 +59,12 @@ def _limits() -> tuple[int, int]:
 
 
 def account_key(username: str | None) -> str:
-    """The name failures are counted under: trimmed, lower-cased, at most 150 characters."""
-    return (username or "").strip().lower()[:150]
+    """The name failures are counted under: trimmed, lower-cased, at most 150 characters.
+
+    NUL characters are dropped: PostgreSQL refuses them in text, and no
+    username can contain one, so they only ever come from someone probing.
+    """
+    return (username or "").replace("\x00", "").strip().lower()[:150]
 
 
 def client_address(request: HttpRequest | None) -> str:

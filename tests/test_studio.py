@@ -195,8 +195,10 @@ def test_check_deploy_is_clean_with_a_production_environment():
 # --- commands ------------------------------------------------------------------
 
 
-def test_seed_demo_is_idempotent_and_looks_alive(db, capsys):
+def test_seed_demo_is_idempotent_and_looks_alive(db, capsys, settings):
     from boards.models import Board, Panel
+
+    settings.DEBUG = True  # as under make run
     from characters.models import Character, Location, ReferenceImage
 
     call_command("seed_demo")

@@ -106,6 +106,20 @@ def _json(board: ExportBoard, records: list[dict[str, Any]]) -> str:
     return json.dumps(doc, ensure_ascii=False, indent=2) + "\n"
 
 
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _inert(cell: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe.
+
+    Dialogue like "=HYPERLINK(...)" or "-- cut --" typed by anyone on the
+    board must stay text when a producer opens manifest.csv in a spreadsheet.
+    """
+    if isinstance(cell, str) and cell.startswith(_FORMULA_STARTS):
+        return "'" + cell
+    return cell
+
+
 def _csv(records: list[dict[str, Any]]) -> bytes:
     extra_keys = sorted({key for r in records for key in r["extra"]})
     buffer = io.StringIO()
@@ -115,6 +129,7 @@ def _csv(records: list[dict[str, Any]]) -> bytes:
         row = [r[name] for name in FIELDS]
         row[FIELDS.index("cast")] = "; ".join(r["cast"])
         row[FIELDS.index("duration_s")] = "" if r["duration_s"] is None else r["duration_s"]
-        writer.writerow([*row, *(r["extra"].get(key, "") for key in extra_keys)])
+        cells = [*row, *(r["extra"].get(key, "") for key in extra_keys)]
+        writer.writerow([_inert(cell) for cell in cells])
     # The byte-order mark makes Excel read the file as UTF-8 instead of mangling accents.
     return buffer.getvalue().encode("utf-8-sig")

@@ -7,7 +7,7 @@ import os
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 
 from boards import services as board_services
@@ -134,7 +134,19 @@ PANELS = [
 class Command(BaseCommand):
     help = "Create (once) a demo user and project with a cast, locations, style and a board."
 
-    def handle(self, *args, **options):
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--force",
+            action="store_true",
+            help="create the demo account even with debug off (its password is public)",
+        )
+
+    def handle(self, *args, force: bool = False, **options):
+        if not settings.DEBUG and not force:
+            raise CommandError(
+                "Debug is off, so this looks like a production install: the demo account's "
+                "password is public. Run with --force if you really want it here."
+            )
         User = get_user_model()
         user, created_user = User.objects.get_or_create(
             username=DEMO_USERNAME, defaults={"email": "demo@example.com", "first_name": "Demo"}
