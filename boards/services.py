@@ -34,7 +34,7 @@ def board_update(*, board: Board, **fields) -> Board:
 
 
 def board_delete(*, board: Board) -> None:
-    """Delete a board with its panels and takes (files are kept for the sweeper of media)."""
+    """Delete a board with its panels, takes and exports; their files go after commit."""
     board.delete()
 
 

@@ -144,20 +144,9 @@ def character_update(*, character: Character, name: str, appearance: str, notes:
     return character
 
 
-def _delete_images_on_commit(images: Iterable[StoredImage]) -> None:
-    doomed = list(images)
-
-    def delete_all() -> None:
-        for image in doomed:
-            delete_files(image)
-
-    transaction.on_commit(delete_all)
-
-
 def character_delete(*, character: Character) -> None:
     """Delete a character, its sheets and images (panels lose it from their cast)."""
     with transaction.atomic():
-        _delete_images_on_commit(ReferenceImage.objects.filter(sheet__character=character))
         character.delete()
 
 
@@ -211,7 +200,6 @@ def sheet_delete(*, sheet: ReferenceSheet) -> None:
         others = ReferenceSheet.objects.filter(character_id=sheet.character_id).exclude(pk=sheet.pk)
         if not others.exists():
             raise ValidationError("A character keeps at least one sheet.")
-        _delete_images_on_commit(sheet.images.all())
         was_default = sheet.is_default
         sheet.delete()
         if was_default:
@@ -261,7 +249,6 @@ def reference_image_delete(*, image: ReferenceImage) -> None:
     """Delete an image; if it was primary, the next one takes over."""
     with transaction.atomic():
         sheet_id, was_primary = image.sheet_id, image.is_primary
-        _delete_images_on_commit([image])
         image.delete()
         if was_primary:
             nxt = ReferenceImage.objects.filter(sheet_id=sheet_id).order_by("id").first()
@@ -296,7 +283,6 @@ def location_update(*, location: Location, name: str, description: str) -> Locat
 def location_delete(*, location: Location) -> None:
     """Delete a location and its images (panels keep working without it)."""
     with transaction.atomic():
-        _delete_images_on_commit(location.images.all())
         location.delete()
 
 
@@ -315,7 +301,6 @@ def location_images_add(*, location: Location, items: list[UploadItem]) -> Uploa
 def location_image_delete(*, image: LocationImage) -> None:
     """Delete one location image."""
     with transaction.atomic():
-        _delete_images_on_commit([image])
         image.delete()
 
 
@@ -341,5 +326,4 @@ def style_images_add(*, project: Project, items: list[UploadItem]) -> UploadRepo
 def style_image_delete(*, image: StyleImage) -> None:
     """Delete one style image."""
     with transaction.atomic():
-        _delete_images_on_commit([image])
         image.delete()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 
 from celery import Celery
+from celery.schedules import crontab
 from celery.signals import task_prerun
 from kombu import Queue
 
@@ -22,6 +23,7 @@ app.conf.task_routes = {
 app.conf.beat_schedule = {
     "sweep-jobs": {"task": "workers.tasks.sweep_jobs_task", "schedule": 60.0},
     "cleanup-exports": {"task": "boards.tasks.cleanup_exports", "schedule": 3600.0},
+    "sweep-media": {"task": "studio.tasks.sweep_media", "schedule": crontab(hour=3, minute=30)},
 }
 app.autodiscover_tasks()
 
