@@ -8,6 +8,7 @@ from django.forms.models import fields_for_model
 from boards.models import Board, Panel
 from boards.services import CastEntry
 from characters.models import Character, Location
+from studio.edits import EditForm, State
 
 # The panel editor's fields, in the order an artist fills them in.
 PANEL_FIELDS = (
@@ -24,7 +25,15 @@ PANEL_FIELDS = (
 INLINE_FIELDS = ("action", "dialogue", "shot_type")
 
 
-class BoardForm(forms.ModelForm):
+class BoardForm(EditForm, forms.ModelForm):
+    # The aspect and its custom size merge as one: half of each would not be a shape.
+    merge_fields = (
+        ("name", "Name"),
+        ("kind", "Kind"),
+        ("aspect", "Aspect ratio"),
+        ("description", "Description"),
+    )
+
     class Meta:
         model = Board
         fields = ["name", "kind", "aspect", "custom_width", "custom_height", "description"]
@@ -51,6 +60,33 @@ class BoardForm(forms.ModelForm):
             data["custom_width"] = data["custom_height"] = None
         return data
 
+    def merge_values(self) -> dict:
+        data = self.service_fields()
+        data["aspect"] = (data["aspect"], data.pop("custom_width"), data.pop("custom_height"))
+        return data
+
+    def show(self, key, value) -> str:
+        if key == "aspect":
+            aspect, width, height = value
+            if aspect == Board.Aspect.CUSTOM:
+                return f"{width}:{height} (custom)"
+            return str(Board.Aspect(aspect).label)
+        return super().show(key, value)
+
+
+def board_state(board: Board) -> State:
+    """A board as saved now, in BoardForm.merge_values' terms."""
+    aspect = (board.aspect, board.custom_width, board.custom_height)
+    values = {"name": board.name, "kind": board.kind, "aspect": aspect}
+    return State(board.version, {**values, "description": board.description})
+
+
+def board_fields(values: dict) -> dict:
+    """Merged values as keyword arguments for board_update."""
+    fields = dict(values)
+    fields["aspect"], fields["custom_width"], fields["custom_height"] = fields["aspect"]
+    return fields
+
 
 def _panel_fields(names: tuple[str, ...]) -> dict[str, forms.Field]:
     fields = fields_for_model(Panel, fields=list(names))
@@ -72,19 +108,38 @@ def _panel_fields(names: tuple[str, ...]) -> dict[str, forms.Field]:
     return fields
 
 
-class PanelInlineForm(forms.Form):
+def _labels(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    fields = fields_for_model(Panel, fields=list(names))
+    return tuple((name, str(fields[name].label)) for name in names)
+
+
+class PanelInlineForm(EditForm):
     """Action, dialogue and shot type, edited right on the board card."""
+
+    merge_fields = _labels(INLINE_FIELDS)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields.update(_panel_fields(INLINE_FIELDS))
 
 
-class PanelForm(forms.Form):
-    """Every text field of a panel plus its location, picked among the project's."""
+class PanelForm(EditForm):
+    """Every text field of a panel plus its location, picked among the project's.
 
-    def __init__(self, *args, locations: list[Location], **kwargs):
+    The cast rows are a formset of their own; `cast` is given so that the
+    merge of a stale save can offer the cast as one more field.
+    """
+
+    merge_fields = (
+        *_labels(PANEL_FIELDS[:5]),
+        ("location", "Location"),
+        ("cast", "Cast"),
+        *_labels(PANEL_FIELDS[5:]),
+    )
+
+    def __init__(self, *args, locations: list[Location], cast=None, **kwargs):
         super().__init__(*args, **kwargs)
+        self.cast = cast
         self._locations = {loc.pk: loc for loc in locations}
         self.fields.update(_panel_fields(PANEL_FIELDS[:5]))
         # A choice list built once from the prefetched rows: ids of other
@@ -104,7 +159,38 @@ class PanelForm(forms.Form):
 
     def service_fields(self) -> dict:
         """Panel fields for boards.services.panel_save (location included)."""
-        return dict(self.cleaned_data)
+        data = dict(self.cleaned_data)
+        return data
+
+    def merge_values(self) -> dict:
+        return {**self.service_fields(), "cast": self.cast.entries()}
+
+    def show(self, key, value) -> str:
+        if key == "cast":
+            return "\n".join(self._cast_line(entry) for entry in value)
+        return super().show(key, value)
+
+    def _cast_line(self, entry: CastEntry) -> str:
+        people = {c.pk: c for c in self.cast.characters}
+        character = people.get(entry.character_id)
+        sheets = {s.pk: s.name for s in character.sheets.all()} if character else {}
+        parts = [
+            character.name if character else "(a character no longer in the project)",
+            sheets.get(entry.sheet_id, "default sheet") if entry.sheet_id else "default sheet",
+            entry.placement,
+            entry.expression,
+        ]
+        return ", ".join(part for part in parts if part)
+
+
+def panel_state(panel: Panel) -> State:
+    """A panel (cast prefetched) as saved now, in PanelForm.merge_values' terms."""
+    values = {name: getattr(panel, name) for name in PANEL_FIELDS}
+    values["location"] = panel.location
+    values["cast"] = [
+        CastEntry(m.character_id, m.sheet_id, m.placement, m.expression) for m in panel.cast.all()
+    ]
+    return State(panel.version, values)
 
 
 class CastRowForm(forms.Form):

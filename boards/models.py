@@ -35,6 +35,8 @@ class Board(models.Model):
     custom_height = models.PositiveIntegerField(null=True, blank=True)
     # The export form's last settings, so the next export starts from them.
     export_settings = models.JSONField(default=dict, blank=True)
+    # One more on each edit; a form saves only while it matches (studio.edits).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -108,6 +110,8 @@ class Panel(models.Model):
     )
     seed = models.PositiveBigIntegerField(null=True, blank=True)
     continue_previous = models.BooleanField("continue from previous panel", default=False)
+    # One more on each edit; a form saves only while it matches (studio.edits).
+    version = models.PositiveIntegerField(default=1, editable=False)
     selected_take = models.ForeignKey(
         "Take", models.SET_NULL, null=True, blank=True, related_name="+"
     )

@@ -11,6 +11,7 @@ from django.db.models import Case, F, IntegerField, Max, Value, When
 
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, Location, ReferenceSheet
+from studio.edits import write_versioned
 from studio.images import ImageRejected, process_upload, safe_display_name
 from studio.models import Project
 from studio.storage import fill_stored_image
@@ -24,12 +25,16 @@ def board_create(*, project: Project, name: str, **fields) -> Board:
     return board
 
 
-def board_update(*, board: Board, **fields) -> Board:
-    """Change a board's name, kind, aspect or description."""
+def board_update(*, board: Board, version: int | None = None, **fields) -> Board:
+    """Change a board's name, kind, aspect or description.
+
+    With `version` (the one the edit form opened on) nothing is written once
+    someone else has saved the board: StaleEdit is raised instead.
+    """
     for key, value in fields.items():
         setattr(board, key, value)
     board.full_clean()
-    board.save()
+    write_versioned(board, list(fields), version=version)
     return board
 
 
@@ -102,18 +107,21 @@ PANEL_TEXT_FIELDS = (
 )
 
 
-def panel_update(*, panel: Panel, location: Location | None = None, **fields) -> Panel:
-    """Update a panel's fields; the location must belong to the same project."""
-    project_id = panel.board.project_id
-    if location is not None and location.project_id != project_id:
+def panel_update(*, panel: Panel, version: int | None = None, **fields) -> Panel:
+    """Update the given fields of a panel (and its location, if given), nothing else.
+
+    The location must belong to the panel's project. With `version`, a panel
+    saved by someone else since is left alone and StaleEdit is raised.
+    """
+    location = fields.get("location")
+    if location is not None and location.project_id != panel.board.project_id:
         raise ValidationError("That location belongs to another project.")
     for key, value in fields.items():
-        if key not in PANEL_TEXT_FIELDS:
+        if key not in PANEL_TEXT_FIELDS and key != "location":
             raise ValueError(f"{key} is not an editable panel field")
         setattr(panel, key, value)
-    panel.location = location
     panel.full_clean(exclude=["selected_take", "position"])
-    panel.save()
+    write_versioned(panel, list(fields), version=version)
     return panel
 
 
@@ -194,11 +202,19 @@ def panel_set_cast(*, panel: Panel, entries: list[CastEntry]) -> list[CastMember
 
 
 def panel_save(
-    *, panel: Panel, location: Location | None, cast: list[CastEntry], **fields
+    *,
+    panel: Panel,
+    location: Location | None,
+    cast: list[CastEntry],
+    version: int | None = None,
+    **fields,
 ) -> Panel:
-    """Save the panel editor: fields, location and cast together, or nothing at all."""
+    """Save the panel editor: fields, location and cast together, or nothing at all.
+
+    The cast is part of the versioned panel: a stale save (StaleEdit) leaves it as is.
+    """
     with transaction.atomic():
-        panel_update(panel=panel, location=location, **fields)
+        panel_update(panel=panel, version=version, location=location, **fields)
         panel_set_cast(panel=panel, entries=cast)
     return panel
 

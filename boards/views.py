@@ -22,10 +22,14 @@ from boards.forms import (
     PanelForm,
     PanelInlineForm,
     TakeUploadForm,
+    board_fields,
+    board_state,
     cast_initial,
+    panel_state,
 )
 from boards.models import Board, Panel
 from characters.selectors import cast_choices, locations_with_thumbnails
+from studio import edits
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
 from studio.http import HtmxHttpRequest, attach
 from workers.selectors import latest_jobs_by_panel, project_spend, recent_jobs
@@ -139,12 +143,27 @@ def board_edit(request, pk):
     access = board_for(request.user, pk, Need.WRITE)
     board = access.obj
     form = BoardForm(request.POST or None, instance=board)
+    form.opened_on(board_state(board))
     if request.method == "POST" and form.is_valid():
+
+        def save(values, base):
+            fields = board_fields(values)
+            services.board_update(board=board, version=edits.version_of(base), **fields)
+
+        page = {"what": f"the board “{board.name}”", "noun": "board"}
         try:
-            services.board_update(board=board, **form.service_fields())
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: board_state(Board.objects.get(pk=board.pk)),
+                save=save,
+                page={**page, "action": request.path, "back": _board_url(board.pk)},
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if merge:
+                return merge
             messages.success(request, "Board saved.")
             return redirect("board_detail", pk=board.pk)
     context = {"form": form, "project": access.project, "access": access, "board": board}
@@ -195,17 +214,32 @@ def panel_edit(request, pk):
     data = request.POST if request.method == "POST" else None
     initial = {name: getattr(panel, name) for name in PANEL_FIELDS}
     initial["location"] = panel.location_id
-    form = PanelForm(data, initial=initial, locations=locations)
     cast = CastFormSet(data, initial=cast_initial(panel), prefix="cast", characters=characters)
+    form = PanelForm(data, initial=initial, locations=locations, cast=cast)
+    form.opened_on(panel_state(panel))
     if request.method == "POST" and form.is_valid() and cast.is_valid():
-        fields = form.service_fields()
-        try:
+
+        def save(values, base):
+            fields = dict(values)
+            location, entries = fields.pop("location"), fields.pop("cast")
+            version = edits.version_of(base)
             services.panel_save(
-                panel=panel, location=fields.pop("location"), cast=cast.entries(), **fields
+                panel=panel, location=location, cast=entries, version=version, **fields
+            )
+
+        try:
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: panel_state(selectors.panel_detail(panel.pk)),
+                save=save,
+                page=_panel_merge_page(request, panel),
             )
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
+            if merge:
+                return merge
             messages.success(request, f"Panel {panel.number} saved.")
             return redirect(_board_url(board.pk, panel.pk))
     before, after = selectors.panel_neighbours(panel)
@@ -243,13 +277,32 @@ def panel_inline(request, pk):
         if request.GET.get("cancel"):
             return _render_card(request, panel.pk, access)
         form = PanelInlineForm(initial={name: getattr(panel, name) for name in INLINE_FIELDS})
+        form.opened_on(panel_state(selectors.panel_detail(panel.pk)))
         return _render_inline(request, panel, form)
     form = PanelInlineForm(request.POST)
     if form.is_valid():
+
+        def save(values, base):
+            services.panel_update(panel=panel, version=edits.version_of(base), **values)
+
         try:
-            services.panel_update(panel=panel, location=panel.location, **form.cleaned_data)
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: panel_state(selectors.panel_detail(panel.pk)),
+                save=save,
+                page={**_panel_merge_page(request, panel), "panel": panel},
+                template=(
+                    "boards/_panel_inline_conflict.html"
+                    if request.htmx
+                    else "studio/edit_conflict.html"
+                ),
+            )
         except ValidationError as exc:
             form.add_error(None, exc)
+        else:
+            if merge:
+                return merge
     if not form.is_valid():
         if not request.htmx:
             messages.error(request, "The panel was not saved: " + _form_errors(form))
@@ -259,6 +312,16 @@ def panel_inline(request, pk):
         messages.success(request, f"Panel {panel.number} saved.")
         return redirect(_board_url(panel.board_id, panel.pk))
     return _render_card(request, panel.pk, access)
+
+
+def _panel_merge_page(request: HttpRequest, panel: Panel) -> dict:
+    kind = "panel" if panel.board.kind == Board.Kind.COMIC else "shot"
+    return {
+        "what": f"{kind} {panel.number} of “{panel.board.name}”",
+        "noun": kind,
+        "action": request.path,
+        "back": _board_url(panel.board_id, panel.pk),
+    }
 
 
 def _render_inline(request: HttpRequest, panel: Panel, form: PanelInlineForm) -> HttpResponse:

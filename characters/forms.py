@@ -15,6 +15,7 @@ from django.core.files.uploadedfile import UploadedFile
 
 from characters.models import ReferenceImage
 from characters.services import UploadItem
+from studio.edits import EditForm
 
 NAME_MAX = 120
 LABEL_MAX = 120
@@ -74,7 +75,9 @@ def upload_items(
     return items
 
 
-class CharacterForm(forms.Form):
+class CharacterForm(EditForm):
+    merge_fields = (("name", "Name"), ("appearance", "Appearance"), ("notes", "Notes"))
+
     name = forms.CharField(max_length=NAME_MAX)
     appearance = forms.CharField(
         required=False,
@@ -89,7 +92,9 @@ class CharacterForm(forms.Form):
     )
 
 
-class SheetForm(forms.Form):
+class SheetForm(EditForm):
+    merge_fields = (("name", "Name"), ("addendum", "Description addendum"))
+
     name = forms.CharField(
         max_length=NAME_MAX, help_text="For example “Winter outfit” or “Ten years older”."
     )
@@ -106,7 +111,9 @@ class ReferenceImageForm(forms.Form):
     label = forms.CharField(max_length=LABEL_MAX, required=False)
 
 
-class LocationForm(forms.Form):
+class LocationForm(EditForm):
+    merge_fields = (("name", "Name"), ("description", "Description"))
+
     name = forms.CharField(max_length=NAME_MAX)
     description = forms.CharField(
         required=False,
@@ -115,7 +122,9 @@ class LocationForm(forms.Form):
     )
 
 
-class StyleForm(forms.Form):
+class StyleForm(EditForm):
+    merge_fields = (("style", "Style text"),)
+
     style = forms.CharField(
         label="Style text",
         required=False,

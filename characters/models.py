@@ -12,6 +12,8 @@ class Character(models.Model):
     # Canonical appearance: the words every prompt with this character carries.
     appearance = models.TextField(blank=True)
     notes = models.TextField(blank=True)
+    # One more on each edit; a form saves only while it matches (studio.edits).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -34,6 +36,8 @@ class ReferenceSheet(models.Model):
     # Added to the character's appearance text when this sheet is used.
     addendum = models.TextField(blank=True)
     is_default = models.BooleanField(default=False)
+    # One more on each edit; a form saves only while it matches (studio.edits).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -84,6 +88,8 @@ class Location(models.Model):
     project = models.ForeignKey(Project, models.CASCADE, related_name="locations")
     name = models.CharField(max_length=120)
     description = models.TextField(blank=True)
+    # One more on each edit; a form saves only while it matches (studio.edits).
+    version = models.PositiveIntegerField(default=1, editable=False)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 

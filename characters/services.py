@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from characters.models import (
     Character,
@@ -19,6 +20,7 @@ from characters.models import (
     ReferenceSheet,
     StyleImage,
 )
+from studio.edits import write_if_unchanged, write_versioned
 from studio.images import ImageRejected, header_pixels, process_upload, safe_display_name
 from studio.models import Project, StoredImage
 from studio.storage import delete_files, fill_stored_image
@@ -131,8 +133,10 @@ def character_create(
     return character
 
 
-def character_update(*, character: Character, name: str, appearance: str, notes: str) -> Character:
-    """Rename or redescribe a character."""
+def character_update(
+    *, character: Character, name: str, appearance: str, notes: str, version: int | None = None
+) -> Character:
+    """Rename or redescribe a character (StaleEdit if saved by someone since `version`)."""
     name = name.strip()
     _require_free_name(
         Character.objects.filter(project_id=character.project_id).exclude(pk=character.pk),
@@ -140,7 +144,7 @@ def character_update(*, character: Character, name: str, appearance: str, notes:
         f"There is already a character called “{name}” in this project.",
     )
     character.name, character.appearance, character.notes = name, appearance, notes
-    character.save()
+    write_versioned(character, ["name", "appearance", "notes"], version=version)
     return character
 
 
@@ -162,8 +166,10 @@ def sheet_create(*, character: Character, name: str, addendum: str = "") -> Refe
     )
 
 
-def sheet_update(*, sheet: ReferenceSheet, name: str, addendum: str) -> ReferenceSheet:
-    """Rename a sheet or change its description addendum."""
+def sheet_update(
+    *, sheet: ReferenceSheet, name: str, addendum: str, version: int | None = None
+) -> ReferenceSheet:
+    """Rename a sheet or change its addendum (StaleEdit if saved by someone since `version`)."""
     name = name.strip()
     _require_free_name(
         sheet.character.sheets.exclude(pk=sheet.pk),
@@ -171,7 +177,7 @@ def sheet_update(*, sheet: ReferenceSheet, name: str, addendum: str) -> Referenc
         f"{sheet.character.name} already has a sheet called “{name}”.",
     )
     sheet.name, sheet.addendum = name, addendum
-    sheet.save()
+    write_versioned(sheet, ["name", "addendum"], version=version)
     return sheet
 
 
@@ -267,8 +273,10 @@ def location_create(*, project: Project, name: str, description: str = "") -> Lo
     return Location.objects.create(project=project, name=name, description=description)
 
 
-def location_update(*, location: Location, name: str, description: str) -> Location:
-    """Rename or redescribe a location."""
+def location_update(
+    *, location: Location, name: str, description: str, version: int | None = None
+) -> Location:
+    """Rename or redescribe a location (StaleEdit if saved by someone since `version`)."""
     name = name.strip()
     _require_free_name(
         Location.objects.filter(project_id=location.project_id).exclude(pk=location.pk),
@@ -276,7 +284,7 @@ def location_update(*, location: Location, name: str, description: str) -> Locat
         f"There is already a location called “{name}”.",
     )
     location.name, location.description = name, description
-    location.save()
+    write_versioned(location, ["name", "description"], version=version)
     return location
 
 
@@ -304,10 +312,20 @@ def location_image_delete(*, image: LocationImage) -> None:
         image.delete()
 
 
-def style_update(*, project: Project, style: str) -> Project:
-    """Set the project style text."""
+def style_update(*, project: Project, style: str, seen: str | None = None) -> Project:
+    """Set the project style text.
+
+    With `seen` (the text the form opened with) nothing is written once the
+    style was changed by someone else: StaleEdit is raised. The project row
+    has no edit version of its own, and the text is the only thing this edits.
+    """
+    write_if_unchanged(
+        Project.objects.filter(pk=project.pk),
+        seen=None if seen is None else {"style": seen},
+        style=style,
+        updated=timezone.now(),
+    )
     project.style = style
-    project.save(update_fields=["style", "updated"])
     return project
 
 

@@ -24,8 +24,9 @@ from characters.forms import (
     StyleForm,
     upload_items,
 )
-from characters.models import ReferenceImage
+from characters.models import Character, Location, ReferenceImage, ReferenceSheet
 from characters.services import UploadItem, UploadReport
+from studio import edits
 from studio.access import (
     Need,
     character_for,
@@ -36,6 +37,7 @@ from studio.access import (
     sheet_for,
     style_image_for,
 )
+from studio.models import Project
 
 # --- uploads (shared by sheets, locations and style) --------------------------------
 
@@ -157,19 +159,43 @@ def character_detail(request, pk):
 def character_edit(request, pk):
     access = character_for(request.user, pk, Need.WRITE)
     character = access.obj
-    initial = {"name": character.name, "appearance": character.appearance, "notes": character.notes}
-    form = CharacterForm(request.POST or None, initial=initial)
+    form = CharacterForm(request.POST or None, initial=_character_state(character).values)
+    form.opened_on(_character_state(character))
     if request.method == "POST" and form.is_valid():
+
+        def save(values, base):
+            version = edits.version_of(base)
+            services.character_update(character=character, version=version, **values)
+
+        back = reverse("character_detail", kwargs={"pk": character.pk})
         try:
-            services.character_update(character=character, **form.cleaned_data)
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: _character_state(Character.objects.get(pk=character.pk)),
+                save=save,
+                page=_merge_page(request, f"“{character.name}”", "character", back),
+            )
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
+            if merge:
+                return merge
             messages.success(request, f"“{character.name}” saved.")
             return redirect("character_detail", pk=character.pk)
     context = {"form": form, "project": access.project, "access": access, "character": character}
     status = 400 if form.errors else 200
     return render(request, "characters/character_form.html", context, status=status)
+
+
+def _character_state(character: Character) -> edits.State:
+    values = {"name": character.name, "appearance": character.appearance, "notes": character.notes}
+    return edits.State(character.version, values)
+
+
+def _merge_page(request, what: str, noun: str, back: str) -> dict:
+    """The merge page's context: what was saved meanwhile and where "discard" leads."""
+    return {"what": what, "noun": noun, "action": request.path, "back": back}
 
 
 @login_required
@@ -209,13 +235,27 @@ def sheet_create(request, pk):
 def sheet_edit(request, pk):
     access = sheet_for(request.user, pk, Need.WRITE)
     sheet = access.obj
-    form = SheetForm(request.POST or None, initial={"name": sheet.name, "addendum": sheet.addendum})
+    form = SheetForm(request.POST or None, initial=_sheet_state(sheet).values)
+    form.opened_on(_sheet_state(sheet))
     if request.method == "POST" and form.is_valid():
+
+        def save(values, base):
+            services.sheet_update(sheet=sheet, version=edits.version_of(base), **values)
+
+        what = f"the sheet “{sheet.name}” of {sheet.character.name}"
         try:
-            services.sheet_update(sheet=sheet, **form.cleaned_data)
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: _sheet_state(ReferenceSheet.objects.get(pk=sheet.pk)),
+                save=save,
+                page=_merge_page(request, what, "sheet", _sheet_url(sheet)),
+            )
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
+            if merge:
+                return merge
             messages.success(request, f"Sheet “{sheet.name}” saved.")
             return redirect(_sheet_url(sheet))
     context = {
@@ -226,6 +266,10 @@ def sheet_edit(request, pk):
     }
     status = 400 if form.errors else 200
     return render(request, "characters/sheet_form.html", context, status=status)
+
+
+def _sheet_state(sheet: ReferenceSheet) -> edits.State:
+    return edits.State(sheet.version, {"name": sheet.name, "addendum": sheet.addendum})
 
 
 @login_required
@@ -356,19 +400,38 @@ def location_detail(request, pk):
 def location_edit(request, pk):
     access = location_for(request.user, pk, Need.WRITE)
     location = access.obj
-    initial = {"name": location.name, "description": location.description}
-    form = LocationForm(request.POST or None, initial=initial)
+    form = LocationForm(request.POST or None, initial=_location_state(location).values)
+    form.opened_on(_location_state(location))
     if request.method == "POST" and form.is_valid():
+
+        def save(values, base):
+            version = edits.version_of(base)
+            services.location_update(location=location, version=version, **values)
+
+        back = reverse("location_detail", kwargs={"pk": location.pk})
         try:
-            services.location_update(location=location, **form.cleaned_data)
+            merge = edits.save_or_merge(
+                request,
+                form,
+                load=lambda: _location_state(Location.objects.get(pk=location.pk)),
+                save=save,
+                page=_merge_page(request, f"the location “{location.name}”", "location", back),
+            )
         except ValidationError as exc:
             form.add_error("name", exc)
         else:
+            if merge:
+                return merge
             messages.success(request, f"“{location.name}” saved.")
             return redirect("location_detail", pk=location.pk)
     context = {"form": form, "project": access.project, "location": location}
     status = 400 if form.errors else 200
     return render(request, "characters/location_form.html", context, status=status)
+
+
+def _location_state(location: Location) -> edits.State:
+    values = {"name": location.name, "description": location.description}
+    return edits.State(location.version, values)
 
 
 @login_required
@@ -411,13 +474,19 @@ def location_image_delete(request, pk):
 # --- project style ------------------------------------------------------------------
 
 
+def _style_form(project) -> StyleForm:
+    form = StyleForm(initial={"style": project.style})
+    form.opened_on(edits.State(None, {"style": project.style}))
+    return form
+
+
 def _style_page(request, project_id: int, *, form=None, extra=None, status=200):
     access = project_for(request.user, project_id)
     project = access.obj
     context = {
         "project": project,
         "access": access,
-        "form": form or StyleForm(initial={"style": project.style}),
+        "form": form or _style_form(project),
         "images": list(project.style_images.order_by("id")),
         **_upload_context(),
         **(extra or {}),
@@ -431,10 +500,26 @@ def style_detail(request, project_id):
     if request.method == "GET":
         return _style_page(request, project_id)
     access = project_for(request.user, project_id, Need.WRITE)
+    project = access.obj
     form = StyleForm(request.POST)
     if not form.is_valid():
         return _style_page(request, project_id, form=form, status=400)
-    services.style_update(project=access.obj, style=form.cleaned_data["style"])
+
+    def save(values, base):
+        # The project row has no edit version: the text it showed is the guard.
+        seen = base.values["style"] if base else None
+        services.style_update(project=project, style=values["style"], seen=seen)
+
+    back = reverse("style_detail", kwargs={"project_id": project.pk})
+    merge = edits.save_or_merge(
+        request,
+        form,
+        load=lambda: edits.State(None, {"style": Project.objects.get(pk=project.pk).style}),
+        save=save,
+        page=_merge_page(request, f"the style of {project.name}", "style", back),
+    )
+    if merge:
+        return merge
     messages.success(request, "Project style saved. New generations will use it.")
     return redirect("style_detail", project_id=access.obj.pk)
 
