@@ -9,6 +9,7 @@ from boards.models import Board, Panel
 from boards.services import CastEntry
 from characters.models import Character, Location
 from studio.edits import EditForm, State
+from studio.images import upload_limits
 
 # The panel editor's fields, in the order an artist fills them in.
 PANEL_FIELDS = (
@@ -40,7 +41,7 @@ class BoardForm(EditForm, forms.ModelForm):
         labels = {"custom_width": "Custom width", "custom_height": "Custom height"}
         help_texts = {
             "aspect": "The shape of every panel frame on this board.",
-            "custom_width": "Only for a custom aspect, e.g. 21 for 21:9.",
+            "custom_width": "Only for a custom aspect, e.g. 21 for 21:9; from 1:4 to 4:1.",
             "custom_height": "Only for a custom aspect, e.g. 9 for 21:9.",
         }
         widgets = {"description": forms.Textarea(attrs={"rows": 3})}
@@ -280,6 +281,13 @@ def cast_initial(panel: Panel) -> list[dict]:
 
 
 class TakeUploadForm(forms.Form):
-    image = forms.FileField(
-        help_text="A JPEG, PNG or WebP drawn or shot by hand; it becomes the selected take."
-    )
+    image = forms.FileField()
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Read when the page is drawn: the limits are settings.
+        self.fields[
+            "image"
+        ].help_text = (
+            f"A drawing or photo made by hand; it becomes the selected take. {upload_limits()}."
+        )

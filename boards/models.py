@@ -3,6 +3,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -49,8 +50,24 @@ class Board(models.Model):
             ),
         ]
 
+    # Custom shapes stay within what a frame, a page cell and a provider can use.
+    MAX_RATIO = 4
+
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        width, height = self.custom_width, self.custom_height
+        if self.aspect != self.Aspect.CUSTOM or not width or not height:
+            return
+        if not 1 / self.MAX_RATIO <= width / height <= self.MAX_RATIO:
+            shape = "wide" if width > height else "tall"
+            raise ValidationError(
+                {
+                    "custom_width": f"{width}:{height} is too {shape}: a custom aspect goes from "
+                    f"1:{self.MAX_RATIO} (tall) to {self.MAX_RATIO}:1 (wide)."
+                }
+            )
 
     @property
     def ratio(self) -> float:

@@ -9,6 +9,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
@@ -90,6 +91,12 @@ def _render_card(request: HttpRequest, panel_id: int, access: Access) -> HttpRes
     panel = selectors.panel_card(panel_id)
     _mark_moves([panel], selectors.board_order(panel.board_id))
     return render(request, "boards/_panel_card.html", _card_context(panel, access, panel.board))
+
+
+def _generate_controls(request: HttpRequest, board: Board) -> str:
+    """The board's generate buttons, swapped in out of band: they show only while it has panels."""
+    context = {"board": board, "has_panels": board.panels.exists(), "oob": True}
+    return render_to_string("boards/_generate_form.html", context, request=request)
 
 
 # --- boards -------------------------------------------------------------------------
@@ -196,6 +203,7 @@ def panel_create(request, pk):
     panel = services.panel_create(board=board, after=after)
     if request.htmx:
         response = _render_card(request, panel.pk, access)
+        response.write(_generate_controls(request, board))
         return trigger_client_event(
             response, "panelsChanged", {"order": _order_payload(board.pk)}, after="swap"
         )
@@ -338,9 +346,10 @@ def panel_delete(request, pk):
     access = panel_for(request.user, pk, Need.WRITE)
     panel = access.obj
     board_id, number = panel.board_id, panel.number
+    board = panel.board
     services.panel_delete(panel=panel)
     if request.htmx:
-        response = HttpResponse("")
+        response = HttpResponse(_generate_controls(request, board))
         return trigger_client_event(
             response, "panelsChanged", {"order": _order_payload(board_id)}, after="swap"
         )

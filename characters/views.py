@@ -37,6 +37,7 @@ from studio.access import (
     sheet_for,
     style_image_for,
 )
+from studio.images import upload_limits
 from studio.models import Project
 
 # --- uploads (shared by sheets, locations and style) --------------------------------
@@ -81,25 +82,31 @@ def _plural(count: int, noun: str) -> str:
     return noun if count == 1 else f"{noun}s"
 
 
-def _upload_context(report: UploadReport | None = None) -> dict:
+# A partly refused upload is shown on the page the person comes back to, after a
+# redirect: the address bar never stays on /upload/, so reloading re-sends nothing.
+_REPORT_KEY = "upload_report"
+
+
+def _upload_context(request: HttpRequest) -> dict:
     return {
-        "upload_report": report,
+        "upload_report": request.session.pop(_REPORT_KEY, None),
         "upload_max_files": settings.STUDIO_UPLOAD_MAX_FILES,
+        "upload_limits": upload_limits(),
         "view_choices": ReferenceImage.View.choices,
     }
 
 
-def _upload_outcome(request, report: UploadReport, page) -> HttpResponse | None:
-    """None when every file was kept (caller redirects); otherwise the re-rendered page."""
+def _upload_outcome(request, report: UploadReport, back: str) -> HttpResponse:
+    """Flash the summary, keep the refused files' reasons for the page, and go back to it."""
     _report_messages(request, report)
-    if not report.rejected:
-        return None
-    return page(_upload_context(report), 200 if report.saved else 400)
+    if report.rejected:
+        request.session[_REPORT_KEY] = {"saved": len(report.saved), "rejected": report.rejected}
+    return redirect(back)
 
 
-def _refused(request, message: str, page) -> HttpResponse:
+def _refused(request, message: str, back: str) -> HttpResponse:
     messages.error(request, message)
-    return page(_upload_context(), 400)
+    return redirect(back)
 
 
 # --- characters -------------------------------------------------------------------
@@ -126,7 +133,7 @@ def character_create(request, project_id):
     return render(request, "characters/character_form.html", context, status=status)
 
 
-def _character_page(request, character_id: int, *, sheet_id=None, extra=None, status=200):
+def _character_page(request, character_id: int, *, sheet_id=None):
     access = character_for(request.user, character_id)
     character = selectors.character_detail(access.obj.pk)
     sheets = list(character.sheets.all())
@@ -138,10 +145,9 @@ def _character_page(request, character_id: int, *, sheet_id=None, extra=None, st
         "access": access,
         "sheets": sheets,
         "sheet": current,
-        **_upload_context(),
-        **(extra or {}),
+        **_upload_context(request),
     }
-    return render(request, "characters/character_detail.html", context, status=status)
+    return render(request, "characters/character_detail.html", context)
 
 
 def _sheet_url(sheet) -> str:
@@ -305,17 +311,12 @@ def sheet_upload(request, pk):
     access = sheet_for(request.user, pk, Need.WRITE)
     sheet = access.obj
 
-    def page(extra, status):
-        return _character_page(
-            request, sheet.character_id, sheet_id=sheet.pk, extra=extra, status=status
-        )
-
     try:
         items = _read_upload(request, with_views=True)
     except UploadRefused as exc:
-        return _refused(request, str(exc), page)
+        return _refused(request, str(exc), _sheet_url(sheet))
     report = services.reference_images_add(sheet=sheet, items=items)
-    return _upload_outcome(request, report, page) or redirect(_sheet_url(sheet))
+    return _upload_outcome(request, report, _sheet_url(sheet))
 
 
 # --- reference images ---------------------------------------------------------------
@@ -375,7 +376,7 @@ def location_create(request, project_id):
     return render(request, "characters/location_form.html", context, status=status)
 
 
-def _location_page(request, location_id: int, *, extra=None, status=200):
+def _location_page(request, location_id: int):
     access = location_for(request.user, location_id)
     location = access.obj
     context = {
@@ -383,10 +384,9 @@ def _location_page(request, location_id: int, *, extra=None, status=200):
         "project": access.project,
         "access": access,
         "images": list(location.images.order_by("id")),
-        **_upload_context(),
-        **(extra or {}),
+        **_upload_context(request),
     }
-    return render(request, "characters/location_detail.html", context, status=status)
+    return render(request, "characters/location_detail.html", context)
 
 
 @login_required
@@ -450,15 +450,13 @@ def location_upload(request, pk):
     access = location_for(request.user, pk, Need.WRITE)
     location = access.obj
 
-    def page(extra, status):
-        return _location_page(request, location.pk, extra=extra, status=status)
-
+    back = reverse("location_detail", kwargs={"pk": location.pk})
     try:
         items = _read_upload(request, with_views=False)
     except UploadRefused as exc:
-        return _refused(request, str(exc), page)
+        return _refused(request, str(exc), back)
     report = services.location_images_add(location=location, items=items)
-    return _upload_outcome(request, report, page) or redirect("location_detail", pk=location.pk)
+    return _upload_outcome(request, report, back)
 
 
 @login_required
@@ -480,7 +478,7 @@ def _style_form(project) -> StyleForm:
     return form
 
 
-def _style_page(request, project_id: int, *, form=None, extra=None, status=200):
+def _style_page(request, project_id: int, *, form=None, status=200):
     access = project_for(request.user, project_id)
     project = access.obj
     context = {
@@ -488,8 +486,7 @@ def _style_page(request, project_id: int, *, form=None, extra=None, status=200):
         "access": access,
         "form": form or _style_form(project),
         "images": list(project.style_images.order_by("id")),
-        **_upload_context(),
-        **(extra or {}),
+        **_upload_context(request),
     }
     return render(request, "characters/style_detail.html", context, status=status)
 
@@ -530,15 +527,13 @@ def style_upload(request, project_id):
     access = project_for(request.user, project_id, Need.WRITE)
     project = access.obj
 
-    def page(extra, status):
-        return _style_page(request, project.pk, extra=extra, status=status)
-
+    back = reverse("style_detail", kwargs={"project_id": project.pk})
     try:
         items = _read_upload(request, with_views=False)
     except UploadRefused as exc:
-        return _refused(request, str(exc), page)
+        return _refused(request, str(exc), back)
     report = services.style_images_add(project=project, items=items)
-    return _upload_outcome(request, report, page) or redirect("style_detail", project_id=project.pk)
+    return _upload_outcome(request, report, back)
 
 
 @login_required

@@ -115,6 +115,16 @@ def process_upload(
     return _process(data, max_pixels=max_pixels)
 
 
+def upload_limits() -> str:
+    """The limits process_upload applies, as a page states them beside an upload control."""
+    max_bytes = _setting("STUDIO_UPLOAD_MAX_BYTES", DEFAULT_MAX_BYTES)
+    max_pixels = _setting("STUDIO_UPLOAD_MAX_PIXELS", DEFAULT_MAX_PIXELS)
+    return (
+        f"JPEG, PNG or WebP, up to {_human_bytes(max_bytes)} and "
+        f"{_human_pixels(max_pixels)} per image"
+    )
+
+
 def process_generated(
     data: bytes,
     *,

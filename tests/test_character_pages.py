@@ -271,8 +271,11 @@ def test_mixed_upload_keeps_the_good_files_and_names_the_bad_one(bible, editor_c
     response = editor_client.post(
         _urls(bible)["sheet_upload"],
         {"images": files, "view_0": "side", "view_1": "face", "view_2": "back"},
+        follow=True,
     )
-    assert response.status_code == 200
+    assert response.redirect_chain == [
+        (_urls(bible)["character_detail"] + f"?sheet={bible.default.pk}", 302)
+    ]
     body = response.content.decode()
     assert "notes.txt" in body
     assert "is not a JPEG, PNG or WebP image" in body
@@ -282,16 +285,16 @@ def test_mixed_upload_keeps_the_good_files_and_names_the_bad_one(bible, editor_c
 
 def test_upload_where_nothing_is_saved_answers_400_with_the_reasons(bible, editor_client):
     bad = SimpleUploadedFile("empty.png", b"", content_type="image/png")
-    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": [bad]})
-    assert response.status_code == 400
+    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": [bad]}, follow=True)
+    assert response.redirect_chain[0][1] == 302 and response.status_code == 200
     assert "empty.png" in response.content.decode()
     assert bible.default.images.count() == 1
 
 
 def test_duplicate_image_in_one_sheet_is_reported(bible, editor_client):
     twice = [png("one.png", (5, 5, 5)), png("again.png", (5, 5, 5)), png("old.png")]
-    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": twice})
-    assert response.status_code == 200
+    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": twice}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     body = response.content.decode()
     assert "again.png" in body and "old.png" in body
     assert "already in this set" in body
@@ -308,8 +311,8 @@ def test_the_same_image_may_go_on_another_sheet(bible, editor_client):
 
 
 def test_upload_without_files_answers_400(bible, editor_client):
-    response = editor_client.post(_urls(bible)["sheet_upload"], {"view_0": "side"})
-    assert response.status_code == 400
+    response = editor_client.post(_urls(bible)["sheet_upload"], {"view_0": "side"}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     assert "Choose at least one image" in response.content.decode()
 
 
@@ -317,8 +320,8 @@ def test_more_files_than_the_studio_limit_are_refused(bible, editor_client, sett
     settings.STUDIO_UPLOAD_MAX_FILES = 2
     settings.DATA_UPLOAD_MAX_NUMBER_FILES = 100
     files = [png(f"f{i}.png", (i, i, i)) for i in range(3)]
-    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": files})
-    assert response.status_code == 400
+    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": files}, follow=True)
+    assert response.redirect_chain[0][1] == 302
     assert "at most 2 images" in response.content.decode()
     assert bible.default.images.count() == 1
 
@@ -418,3 +421,14 @@ def test_upload_items_pair_each_file_with_its_field_by_position():
         ("y.png", "face", ""),
         ("z.png", "front", ""),
     ]
+
+
+def test_failed_upload_goes_back_to_the_sheet_so_a_reload_sends_nothing(bible, editor_client):
+    bad = SimpleUploadedFile("empty.png", b"", content_type="image/png")
+    response = editor_client.post(_urls(bible)["sheet_upload"], {"images": [bad]})
+    sheet_page = _urls(bible)["character_detail"] + f"?sheet={bible.default.pk}"
+    assert response.status_code == 302 and response["Location"] == sheet_page
+    shown = editor_client.get(sheet_page).content.decode()
+    assert "“empty.png”" in shown and "not uploaded" in shown
+    # The reasons are shown once, on the page the person came back to.
+    assert "“empty.png”" not in editor_client.get(sheet_page).content.decode()

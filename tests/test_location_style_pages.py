@@ -177,8 +177,8 @@ def test_mixed_location_upload_keeps_good_files_and_names_the_bad_one(places, ed
         SimpleUploadedFile("broken.png", b"\x89PNG\r\n\x1a\nnot really", content_type="image/png"),
         png("good2.png", (0, 91, 0)),
     ]
-    response = editor_client.post(_urls(places)["location_upload"], {"images": files})
-    assert response.status_code == 200
+    response = editor_client.post(_urls(places)["location_upload"], {"images": files}, follow=True)
+    assert response.redirect_chain == [(_urls(places)["location_detail"], 302)]
     body = response.content.decode()
     assert "broken.png" in body and "damaged" in body
     names = set(places.location.images.values_list("original_name", flat=True))
@@ -186,8 +186,10 @@ def test_mixed_location_upload_keeps_good_files_and_names_the_bad_one(places, ed
 
 
 def test_location_upload_of_only_duplicates_answers_400(places, editor_client):
-    response = editor_client.post(_urls(places)["location_upload"], {"images": [png("q2.png")]})
-    assert response.status_code == 400
+    response = editor_client.post(
+        _urls(places)["location_upload"], {"images": [png("q2.png")]}, follow=True
+    )
+    assert response.redirect_chain == [(_urls(places)["location_detail"], 302)]
     assert "q2.png" in response.content.decode()
     assert places.location.images.count() == 1
 
@@ -252,17 +254,17 @@ def test_style_upload_keeps_good_files_and_reports_bad_ones(places, editor_clien
         SimpleUploadedFile("clip.gif", b"GIF89a\x01\x00\x01\x00", content_type="image/gif"),
     ]
     response = editor_client.post(
-        _urls(places)["style_upload"], {"images": files, "label_0": "tone"}
+        _urls(places)["style_upload"], {"images": files, "label_0": "tone"}, follow=True
     )
-    assert response.status_code == 200
+    assert response.redirect_chain == [(_urls(places)["style_detail"], 302)]
     assert "clip.gif" in response.content.decode()
     labels = dict(places.project.style_images.values_list("original_name", "label"))
     assert labels == {"ink.png": "", "tone.png": "tone"}
 
 
 def test_style_upload_without_files_answers_400(places, editor_client):
-    response = editor_client.post(_urls(places)["style_upload"], {})
-    assert response.status_code == 400
+    response = editor_client.post(_urls(places)["style_upload"], {}, follow=True)
+    assert response.redirect_chain == [(_urls(places)["style_detail"], 302)]
     assert "Choose at least one image" in response.content.decode()
 
 
