@@ -103,3 +103,11 @@ def test_upload_controls_state_the_limits_before_any_upload(team, board, editor_
     style = editor_client.get(reverse("style_detail", args=[team.project.pk])).content.decode()
     for page in (editor, style):
         assert "JPEG, PNG or WebP, up to 20 MB and 40 megapixels per image" in page
+
+
+@pytest.mark.parametrize("with_boards", [False, True])
+def test_project_page_offers_one_way_to_start_a_board(team, board, editor_client, with_boards):
+    if not with_boards:
+        board.delete()
+    page = editor_client.get(reverse("project_detail", args=[team.project.pk])).content.decode()
+    assert page.count(reverse("board_create", args=[team.project.pk])) == 1
