@@ -149,13 +149,14 @@ def board_detail(request, pk):
 def board_edit(request, pk):
     access = board_for(request.user, pk, Need.WRITE)
     board = access.obj
-    form = BoardForm(request.POST or None, instance=board)
+    # The form fills in its own copy, so the page keeps naming the board as saved.
+    form = BoardForm(request.POST or None, instance=Board.objects.get(pk=board.pk))
     form.opened_on(board_state(board))
     if request.method == "POST" and form.is_valid():
 
         def save(values, base):
             fields = board_fields(values)
-            services.board_update(board=board, version=edits.version_of(base), **fields)
+            services.board_update(board=form.instance, version=edits.version_of(base), **fields)
 
         page = {"what": f"the board “{board.name}”", "noun": "board"}
         try:

@@ -191,18 +191,26 @@ class MergeRow:
 def _rows(
     form: EditForm, base: Base | None, mine: dict, now: State, picked: Mapping[str, str]
 ) -> list[MergeRow]:
+    """The fields that differ, each pre-chosen where only one side changed it.
+
+    `picked` holds choices from a merge page sent before; a choice stands as
+    long as their value of that field is still the one it was made against.
+    """
+    seen = base.values if base is not None else {}
     rows = []
     for key, label in form.merge_fields:
         p_mine, p_theirs = plain(mine[key]), plain(now.values[key])
         if _same(p_mine, p_theirs):
             continue
-        known = base is not None and key in base.values
-        if known and _same(p_mine, base.values[key]):  # type: ignore[union-attr]
+        theirs_unchanged = key in seen and _same(p_theirs, seen[key])
+        if key in picked and (base is None or theirs_unchanged):
+            chosen = picked[key]
+        elif key in seen and _same(p_mine, seen[key]):
             chosen = THEIRS  # only they changed it
-        elif known and _same(p_theirs, base.values[key]):  # type: ignore[union-attr]
+        elif theirs_unchanged:
             chosen = MINE  # only this person changed it
         else:
-            chosen = picked.get(key, "")  # what the person chose on a page sent incomplete
+            chosen = ""
         theirs, yours = form.show(key, now.values[key]), form.show(key, mine[key])
         rows.append(MergeRow(key, label, theirs, yours, chosen, undecided=not chosen))
     return rows
@@ -256,7 +264,7 @@ def save_or_merge(
             "rows": rows,
             "same": len(keys) - len(rows),
             "resend": _resend(request.POST),
-            "base": sign_base(now.version, now.values),
+            "base": sign_base(now.version, {key: now.values[key] for key in keys}),
             "error": error,
         }
         # htmx swaps only successful answers; a full page says 409 Conflict.
@@ -277,7 +285,7 @@ def save_or_merge(
         # The merge page was sent: its base is the state it showed.
         now = load()
         if base is None or now.version != base.version or not _unchanged_since(now, base, keys):
-            return merge_page(now, base)  # saved again meanwhile: merge against that
+            return merge_page(now, base, picked=choices)  # saved again meanwhile
         merged, missing = {}, []
         for key, label in form.merge_fields:
             if _same(plain(mine[key]), plain(now.values[key])):
@@ -293,7 +301,7 @@ def save_or_merge(
             save(merged, base)
             return None
         except StaleEdit:
-            return merge_page(load(), base)
+            return merge_page(load(), base, picked=choices)
     try:
         save(mine, base)
         return None

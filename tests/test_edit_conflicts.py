@@ -164,6 +164,9 @@ def test_merge_page_sent_after_a_third_save_merges_again(team, editor_client):
     again = editor_client.post(url, merge_form(stale))
 
     assert again.status_code == 409 and "South quay" in again.content.decode()
+    # The choice made for the description still stands; the name, changed again, is asked anew.
+    assert merge_form(again)["keep_description"] == "mine"
+    assert "keep_name" not in merge_form(again)
     loc.refresh_from_db()
     assert (loc.name, loc.description) == ("South quay", "stone")
 
