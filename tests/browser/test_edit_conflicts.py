@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import io
+
 import pytest
 from playwright.sync_api import expect
 
 from boards import services
 from boards.models import Panel
 from tests.browser.conftest import PASSWORD, WIDE, _watch, log_in, screenshot
-from tests.factories import BoardFactory, MembershipFactory, ProjectFactory, UserFactory
+from tests.factories import (
+    BoardFactory,
+    MembershipFactory,
+    ProjectFactory,
+    UserFactory,
+    png_bytes,
+)
+from workers.models import GenerationJob
 
 pytestmark = pytest.mark.browser
 
@@ -51,3 +60,27 @@ def test_second_save_of_a_panel_shows_both_versions_and_keeps_both_changes(
         assert panel.dialogue.replace("\r\n", "\n") == "Wait!\nWait for me!"
     finally:
         other.close()
+
+
+def test_panel_editor_shows_a_finished_job_without_a_reload_and_keeps_typed_text(page, shots):
+    project = ProjectFactory(name="Night Ferry")
+    user = UserFactory(username="ana", password=PASSWORD)
+    MembershipFactory(project=project, user=user)
+    panel = services.panel_create(board=BoardFactory(project=project), action="She waits.")
+    job = GenerationJob.objects.create(project=project, panel=panel, backend="sketch")
+    log_in(page, "ana")
+    page.goto(f"/panels/{panel.pk}/")
+    expect(page.locator(f"#gen-{panel.pk}")).to_contain_text("Queued")
+    page.get_by_label("Action").fill("Typed, not saved yet")
+
+    # The worker finishes while the page is open.
+    take = services.take_upload(
+        panel=panel, file=io.BytesIO(png_bytes(size=(160, 90))), name="t.png", user=user
+    )
+    GenerationJob.objects.filter(pk=job.pk).update(state="succeeded", take=take)
+
+    expect(page.locator(f"#gen-{panel.pk} .gen-state")).to_have_text("Generated", timeout=8_000)
+    expect(page.locator("#takes")).to_contain_text("1 take")
+    expect(page.locator("#editor-live img")).to_have_count(1)
+    expect(page.get_by_label("Action")).to_have_value("Typed, not saved yet")
+    screenshot(page, shots, "editor-live")
