@@ -117,6 +117,10 @@ class SketchBackend:
     """Renders a storyboard frame during `submit`; nothing to poll or download."""
 
     name: ClassVar[str] = "sketch"
+    # Shown while a job runs: the frame is drawn here, nothing is sent or fetched.
+    activity: ClassVar[str] = "Drawing"
+    # The instructions an edit understands, shown beside the instruction field.
+    edit_words: ClassVar[tuple[str, ...]] = tuple(EDIT_VOCABULARY)
 
     def capabilities(self, model: str = "") -> Capabilities:
         """Declare what the compiler may send: up to 8 references, pixel sizes, edits."""
