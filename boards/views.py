@@ -32,6 +32,7 @@ from workers.selectors import (
     failed_edits,
     instruction_words,
     latest_jobs_by_panel,
+    panel_state_jobs,
     panels_generation,
     project_spend,
     recent_jobs,
@@ -93,8 +94,8 @@ def _card_context(panel: Panel, access: Access, board: Board) -> dict:
 def _render_card(request: HttpRequest, panel_id: int, access: Access) -> HttpResponse:
     panel = selectors.panel_card(panel_id)
     _mark_moves([panel], selectors.board_order(panel.board_id))
-    newest = recent_jobs(panel, limit=1)
-    panels_generation([panel], {panel.pk: newest[0]} if newest else {})
+    newest = panel_state_jobs([panel])
+    panels_generation([panel], newest)
     return render(request, "boards/_panel_card.html", _card_context(panel, access, panel.board))
 
 
@@ -220,7 +221,7 @@ def panel_edit(request, pk):
             return redirect(_board_url(board.pk, panel.pk))
     before, after = selectors.panel_neighbours(panel)
     jobs = recent_jobs(panel)
-    unreferenced = panels_generation([panel], {panel.pk: jobs[0]} if jobs else {})
+    unreferenced = panels_generation([panel], panel_state_jobs([panel]))
     takes = list(panel.takes.all())
     failed = failed_edits(panel)
     for take in takes:

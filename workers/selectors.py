@@ -230,10 +230,27 @@ def project_spend(project: Project) -> Decimal:
     return totals["known"] + totals["pending"]
 
 
+_UNSUCCESSFUL = ("failed", "cancelled", "needs_review")
+
+
 def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
-    """The newest job of each panel of a board, in one query."""
+    """The job that says how each panel of a board stands, in one query (see `_state_jobs`)."""
+    return _state_jobs(GenerationJob.objects.filter(panel__board=board))
+
+
+def panel_state_jobs(panels: list[Panel]) -> dict[int, GenerationJob]:
+    """The job that says how each of these panels stands, in one query (see `_state_jobs`)."""
+    return _state_jobs(GenerationJob.objects.filter(panel__in=panels))
+
+
+def _state_jobs(jobs) -> dict[int, GenerationJob]:
+    """Each panel's newest job, leaving out edits that did not work.
+
+    A failed edit leaves the panel as it was: it is reported on the take it
+    came from (`failed_edits`), not as the panel's state.
+    """
     newest = (
-        GenerationJob.objects.filter(panel__board=board)
+        jobs.exclude(kind=GenerationJob.Kind.EDIT, state__in=_UNSUCCESSFUL)
         .values("panel_id")
         .annotate(last=Max("id"))
         .values("last")
@@ -246,18 +263,13 @@ def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
     }
 
 
-_UNSUCCESSFUL = ("failed", "cancelled", "needs_review")
-
-
-def panel_state_job(job: GenerationJob | None) -> GenerationJob | None:
-    """The job that says how a panel stands, from its newest one.
-
-    An edit that did not work leaves the panel as it was: it is reported on
-    the take it came from (`failed_edits`), not as the panel's state.
-    """
-    if job is not None and job.kind == GenerationJob.Kind.EDIT and job.state in _UNSUCCESSFUL:
-        return None
-    return job
+def panels_finished_since(board: Board, since) -> set[int]:
+    """Panels of the board with a job (of any kind) that finished since `since`."""
+    return set(
+        GenerationJob.objects.filter(panel__board=board, finished__gte=since).values_list(
+            "panel_id", flat=True
+        )
+    )
 
 
 def failed_edits(panel: Panel) -> dict[int, GenerationJob]:
@@ -331,13 +343,14 @@ def panels_generation(panels: list[Panel], jobs: dict[int, GenerationJob]) -> li
     """Give each panel what its generation status shows; returns the names of characters
     without reference images across these panels (for the generate actions' warning).
 
-    Attaches `latest_job` (the job that says how the panel stands),
+    `jobs`: the job that says how each panel stands (`latest_jobs_by_panel`).
+    Attaches `latest_job`,
     `previous_changed` and `unreferenced` (names) to each panel.
     """
     stale = previous_changed(panels)
     missing = unreferenced_cast(panels)
     for panel in panels:
-        panel.latest_job = panel_state_job(jobs.get(panel.pk))  # type: ignore[attr-defined]
+        panel.latest_job = jobs.get(panel.pk)  # type: ignore[attr-defined]
         panel.previous_changed = panel.pk in stale  # type: ignore[attr-defined]
         panel.unreferenced = missing.get(panel.pk, [])  # type: ignore[attr-defined]
     return sorted({name for names in missing.values() for name in names})

@@ -20,7 +20,12 @@ from workers import services
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
-from workers.selectors import latest_jobs_by_panel, panels_generation, project_spend
+from workers.selectors import (
+    latest_jobs_by_panel,
+    panels_finished_since,
+    panels_generation,
+    project_spend,
+)
 
 
 def _back(request, fallback: str) -> str:
@@ -97,9 +102,9 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
     jobs = latest_jobs_by_panel(board)
     counts = progress_counts(board)
     recent = timezone.now() - timedelta(seconds=30)
-    changed = [
-        pk for pk, job in jobs.items() if job.is_active or (job.finished and job.finished >= recent)
-    ]
+    # Any job finished lately, a failed edit too: its card stops showing it under way.
+    changed = {pk for pk, job in jobs.items() if job.is_active}
+    changed |= panels_finished_since(board, recent)
     panels = list(
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
