@@ -37,11 +37,12 @@ State = GenerationJob.State
 
 def chain_release(job_id: int) -> None:
     """`job_id` may have ended: queue the jobs waiting for it, or fail them with the reason."""
-    job = GenerationJob.objects.select_related("panel", "take").filter(pk=job_id).first()
-    if job is None or job.state in GenerationJob.ACTIVE_STATES:
-        return
+    # Most jobs have no follower: one query settles it.
     followers = list(GenerationJob.objects.filter(after_id=job_id, state=State.WAITING))
     if not followers:
+        return
+    job = GenerationJob.objects.select_related("panel", "take").filter(pk=job_id).first()
+    if job is None or job.state in GenerationJob.ACTIVE_STATES:
         return
     if job.state == State.SUCCEEDED and job.take is not None:
         for follower in followers:
