@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from boards.models import Panel, Take
 from boards.services import CastEntry, panel_set_cast
@@ -119,3 +120,20 @@ def test_sketch_job_under_way_says_drawing(team, editor_client, state):
 
     assert "Drawing…" in html
     assert "Submitting" not in html and "Downloading" not in html
+
+
+def test_card_showing_an_edit_under_way_updates_when_the_edit_fails(team, generated, editor_client):
+    board, take = generated
+    job = job_request_edit(take=take, instruction="make her smile", user=team.editor)
+    url = reverse("board_progress", args=[board.pk])
+    assert "Drawing…" not in editor_client.get(url).content.decode()  # queued, not drawing yet
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.SUBMITTING)
+    assert "Drawing…" in editor_client.get(url).content.decode()
+
+    GenerationJob.objects.filter(pk=job.pk).update(
+        state=State.FAILED, error_message="cannot carry out", finished=timezone.now()
+    )
+
+    html = editor_client.get(url).content.decode()
+    assert f'id="gen-{take.panel_id}"' in html  # the card is sent again...
+    assert "Drawing…" not in html and "Failed" not in html  # ...as the panel stands
