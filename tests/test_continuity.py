@@ -14,7 +14,7 @@ from boards.models import Panel, Take
 from boards.services import take_select, take_upload
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
 from tests.generation import make_board, png, use_fake_bfl
-from workers import pipeline
+from workers import chains, pipeline
 from workers.models import GenerationJob
 from workers.selectors import project_spend
 from workers.services import job_cancel, jobs_request
@@ -145,7 +145,7 @@ def test_sweeper_leaves_a_waiting_job_alone_and_releases_it_when_its_predecessor
 
     # The first finishes, but its worker dies before releasing the second.
     with monkeypatch.context() as lost:
-        lost.setattr(pipeline, "chain_release", lambda job_id: None)
+        lost.setattr(chains, "chain_release", lambda job_id: None)
         driver.run()
     second.refresh_from_db()
     assert second.state == State.WAITING
@@ -168,7 +168,7 @@ def test_sweeper_fails_a_waiting_job_whose_predecessor_needs_review(team, driver
     assert second.state == State.FAILED and "panel 1 needs review" in second.error_message
 
 
-def test_board_shows_the_chained_panel_waiting_for_the_previous_one(team, editor_client):
+def test_board_shows_the_chained_panel_waiting_for_the_previous_one(team, editor_client, driver):
     board = continuing_board(team.project, panels=2)
     jobs_request(panels=panels_of(board), user=team.editor)
 

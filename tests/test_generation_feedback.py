@@ -111,7 +111,7 @@ def test_sketch_edit_words_are_shown_beside_the_instruction_field(generated, edi
 
 
 @pytest.mark.parametrize("state", ["submitting", "polling", "downloading"])
-def test_sketch_job_under_way_says_drawing(team, editor_client, state):
+def test_sketch_job_under_way_says_drawing(team, editor_client, driver, state):
     board = make_board(team.project, panels=1, cast_per_panel=1)
     job = jobs_request(panels=panels_of(board), user=team.editor).jobs[0]
     GenerationJob.objects.filter(pk=job.pk).update(state=state)

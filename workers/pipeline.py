@@ -33,7 +33,7 @@ from django.utils import timezone
 from boards.models import Panel, Take
 from studio.images import ImageRejected, process_generated
 from studio.storage import delete_files, fill_stored_image
-from workers import registry
+from workers import chains, registry
 from workers.backends.base import (
     BackendError,
     OutcomeUnknown,
@@ -43,7 +43,6 @@ from workers.backends.base import (
     Submission,
     TransientError,
 )
-from workers.chains import chain_release, chains_sweep
 from workers.compiler import CompiledRequest, compile_panel
 from workers.models import BackendSlots, GenerationJob
 from workers.selectors import panel_spec, request_images
@@ -107,7 +106,7 @@ def _finish(
         backend = GenerationJob.objects.filter(pk=job_id).values_list("backend", flat=True).first()
         if backend:
             kick_waiting(backend)
-        chain_release(job_id)
+        chains.chain_release(job_id)
     return bool(changed)
 
 
@@ -624,7 +623,7 @@ def store_take(job: GenerationJob, processed) -> Step:
         delete_files(take)
         return DONE
     # No kick here: the slot was freed when the download began.
-    chain_release(job.pk)
+    chains.chain_release(job.pk)
     return DONE
 
 
@@ -643,7 +642,7 @@ def jobs_sweep(now=None) -> list[Step]:
     """One pass: take back active jobs whose lease ran out. Never resubmits a sent job."""
     now = now or timezone.now()
     steps: list[Step] = []
-    chains_sweep()
+    chains.chains_sweep()
     stale = GenerationJob.objects.filter(state__in=GenerationJob.LEASED_STATES).filter(
         Q(lease_expires__lt=now) | Q(lease_expires__isnull=True)
     )
