@@ -33,7 +33,16 @@ from characters.selectors import cast_choices, locations_with_thumbnails
 from studio import edits
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
 from studio.http import HtmxHttpRequest, attach
-from workers.selectors import latest_jobs_by_panel, project_spend, recent_jobs
+from workers.selectors import (
+    failed_edits,
+    instruction_words,
+    latest_jobs_by_panel,
+    panel_state_jobs,
+    panels_generation,
+    project_spend,
+    recent_jobs,
+)
+from workers.services import unreferenced_warning
 
 # Ratios with a frame class in app.css; a custom board borrows the closest one.
 _FRAME_RATIOS = {
@@ -90,6 +99,8 @@ def _card_context(panel: Panel, access: Access, board: Board) -> dict:
 def _render_card(request: HttpRequest, panel_id: int, access: Access) -> HttpResponse:
     panel = selectors.panel_card(panel_id)
     _mark_moves([panel], selectors.board_order(panel.board_id))
+    newest = panel_state_jobs([panel])
+    panels_generation([panel], newest)
     return render(request, "boards/_panel_card.html", _card_context(panel, access, panel.board))
 
 
@@ -127,8 +138,7 @@ def board_detail(request, pk):
     panels = selectors.board_panels(board)
     _mark_moves(panels, [p.pk for p in panels])
     jobs = latest_jobs_by_panel(board)
-    for panel in panels:
-        panel.latest_job = jobs.get(panel.pk)
+    unreferenced = panels_generation(panels, jobs)
     active = sum(1 for job in jobs.values() if job.is_active)
     context = {
         "board": board,
@@ -140,6 +150,7 @@ def board_detail(request, pk):
         "total": len(jobs),
         "done": len(jobs) - active,
         "spend": project_spend(access.project),
+        "unreferenced": unreferenced_warning(unreferenced) if unreferenced else "",
     }
     return render(request, "boards/board_detail.html", context)
 
@@ -253,7 +264,11 @@ def panel_edit(request, pk):
             return redirect(_board_url(board.pk, panel.pk))
     before, after = selectors.panel_neighbours(panel)
     jobs = recent_jobs(panel)
-    panel.latest_job = jobs[0] if jobs else None
+    unreferenced = panels_generation([panel], panel_state_jobs([panel]))
+    takes = list(panel.takes.all())
+    failed = failed_edits(panel)
+    for take in takes:
+        attach(take, failed_edit=failed.get(take.pk))
     context = {
         "jobs": jobs,
         "panel": panel,
@@ -264,7 +279,9 @@ def panel_edit(request, pk):
         "cast": cast,
         "characters": characters,
         "has_locations": bool(locations),
-        "takes": list(panel.takes.all()),
+        "takes": takes,
+        "edit_words": instruction_words(project),
+        "unreferenced": unreferenced_warning(unreferenced) if unreferenced else "",
         "upload_form": TakeUploadForm(),
         "before": before,
         "after": after,

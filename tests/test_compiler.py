@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,7 @@ from workers.compiler import (
     ImageSpec,
     PanelSpec,
     compile_panel,
+    fingerprint,
     frame_size,
     select_references,
 )
@@ -205,3 +207,25 @@ def test_each_member_is_staged_from_the_reference_that_fits_the_shot():
         chosen = compiled.chosen[placement.reference_index]
         assert chosen.character == placement.name
         assert chosen.image.view == "full_body"
+
+
+@settings(max_examples=200, deadline=None)
+@given(spec=panel_specs(), limit=st.integers(1, 10))
+def test_members_sent_without_any_reference_of_theirs_are_named(spec, limit):
+    # Some members may have no pictures at all, others may be cut by the limit.
+    spec = replace(spec, cast=(*spec.cast, member("Mara", [])))
+    compiled = compile_panel(spec, caps(limit), backend="bfl", model="flux-2-pro")
+    sent = {c.character for c in compiled.chosen if c.role == "cast"}
+    assert set(compiled.unreferenced) == {m.name for m in spec.cast} - sent
+    assert "Mara" in compiled.manifest()["without_references"]
+
+
+def test_naming_members_without_references_leaves_the_fingerprint_alone():
+    spec = PanelSpec("ms", "eye", "waves", "", "", cast=(member("Mara", []),))
+    compiled = compile_panel(spec, caps(8), backend="bfl", model="flux-2-pro")
+    # Takes made before the list was recorded still match an unchanged panel.
+    compiled.unreferenced = ()
+    assert (
+        fingerprint(compiled)
+        == compile_panel(spec, caps(8), backend="bfl", model="flux-2-pro").fingerprint
+    )

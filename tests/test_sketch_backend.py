@@ -400,3 +400,29 @@ def test_edit_without_an_edit_source_is_invalid():
     request = GenerationRequest(**{**request.__dict__, "instruction": "mirror"})
     with pytest.raises(InvalidRequest):
         SketchBackend().submit(request)
+
+
+def separated_figure_sheet(head_colour, body_colour, size=(300, 400)) -> bytes:
+    """A figure drawn as two shapes: a head, a clear gap, then the body."""
+    w, h = size
+    image = Image.new("RGB", size, WHITE)
+    draw = ImageDraw.Draw(image)
+    draw.ellipse((w * 0.4, h * 0.08, w * 0.6, h * 0.24), fill=head_colour)
+    draw.rectangle((w * 0.33, h * 0.3, w * 0.67, h * 0.94), fill=body_colour)
+    return png(image)
+
+
+@pytest.mark.parametrize("shot", ["fs", "ms"])
+def test_figure_whose_head_is_apart_from_the_body_keeps_its_head(shot):
+    sheet = separated_figure_sheet(BLUE, RED)
+    image = render(frame_request([(sheet, "center")], location=GREY_LOCATION, shot=shot))
+    head, body = dominant(image, 2).getbbox(), dominant(image, 0).getbbox()
+    assert head is not None, "the head was dropped"
+    assert body is not None and head[3] <= body[1] + 2  # the head stays above the body
+
+
+def test_close_up_of_a_figure_whose_head_is_apart_from_the_body_shows_the_head():
+    sheet = separated_figure_sheet(BLUE, RED)
+    image = render(frame_request([(sheet, "center")], location=GREY_LOCATION, shot="cu"))
+    # A close-up frames the top of the figure: the head, not the chest below the gap.
+    assert count(dominant(image, 2)) > 0.1 * image.width * image.height

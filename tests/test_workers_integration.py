@@ -168,3 +168,22 @@ def test_our_in_flight_cap_holds_across_workers(team, harness):
     assert set(harness.wait_settled(job_ids, timeout=45).values()) == {State.SUCCEEDED}
     assert harness.fake.count_429 == 0
     assert 2 <= harness.fake.max_in_flight_seen <= 4
+
+
+def test_two_workers_chain_continuing_panels_to_the_previous_panels_new_take(team, harness):
+    board = make_board(team.project, panels=4, cast_per_panel=1)
+    # Panels 2 and 3 continue the one before; panel 4 stands alone.
+    Panel.objects.filter(board=board, position__in=(1, 2)).update(continue_previous=True)
+    harness.start_worker()
+    harness.start_worker()
+
+    job_ids = request_board(team, board)
+    assert len(job_ids) == 4
+    assert set(harness.wait_settled(job_ids).values()) == {State.SUCCEEDED}
+
+    assert len(harness.fake.submissions()) == 4
+    takes = [Take.objects.get(panel=panel) for panel in panels_of(board)]
+    previous = [
+        [r["id"] for r in t.request["references"] if r["role"] == "previous"] for t in takes
+    ]
+    assert previous == [[], [takes[0].pk], [takes[1].pk], []]

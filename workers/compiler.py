@@ -146,6 +146,9 @@ class CompiledRequest:
     instruction: str
     scene: Scene
     fingerprint: str = ""
+    # Cast members sent without any reference image of theirs (none saved, or
+    # the backend's limit left them out): they are drawn from their text only.
+    unreferenced: tuple[str, ...] = ()
 
     def manifest(self) -> dict:
         """The request as stored on jobs and takes: JSON, references by id and hash."""
@@ -170,6 +173,7 @@ class CompiledRequest:
             "height": self.height,
             "aspect_ratio": self.aspect_ratio,
             "instruction": self.instruction,
+            "without_references": list(self.unreferenced),
             "scene": {
                 "shot_type": self.scene.shot_type,
                 "camera_angle": self.scene.camera_angle,
@@ -208,6 +212,7 @@ class CompiledRequest:
             backend=manifest["backend"],
             model=manifest["model"],
             instruction=manifest.get("instruction", ""),
+            unreferenced=tuple(manifest.get("without_references", ())),
             scene=Scene(
                 shot_type=scene.get("shot_type", "ms"),
                 camera_angle=scene.get("camera_angle", "eye"),
@@ -435,14 +440,35 @@ def compile_panel(
         model=model,
         instruction=spec.instruction,
         scene=scene,
+        # An edit redraws the image it is given; who had references is the source's story.
+        unreferenced=()
+        if spec.edit_source is not None
+        else tuple(m.name for m in spec.cast if m.name not in cast_index),
     )
     compiled.fingerprint = fingerprint(compiled)
     return compiled
 
 
+# Stands for the previous panel's take while the job that makes it is still
+# running: a continuing panel is priced with it and compiled for real later.
+AWAITED_PREVIOUS = ImageSpec(id=0, sha256="", label="previous panel")
+
+
+def continued_from(request: dict) -> int | None:
+    """The previous panel's take a stored request continued from, if any."""
+    if "continues" in request:
+        return request["continues"]
+    return next(
+        (ref["id"] for ref in request.get("references", ()) if ref.get("role") == "previous"),
+        None,
+    )
+
+
 def fingerprint(compiled: CompiledRequest) -> str:
     """A stable hash of everything that decides the picture."""
     manifest = compiled.manifest()
+    # Follows from the references; left out so fingerprints of earlier takes still match.
+    manifest.pop("without_references")
     for ref in manifest["references"]:
         # The same bytes under another row or file name are the same input.
         ref.pop("id")

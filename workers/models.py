@@ -12,6 +12,8 @@ class GenerationJob(models.Model):
     """One request to a backend for one panel; the database is its source of truth."""
 
     class State(models.TextChoices):
+        # Continues a panel whose job in the same request has not finished yet.
+        WAITING = "waiting", "Waiting for the previous panel"
         QUEUED = "queued", "Queued"
         SUBMITTING = "submitting", "Submitting"
         POLLING = "polling", "Generating"
@@ -21,7 +23,10 @@ class GenerationJob(models.Model):
         CANCELLED = "cancelled", "Cancelled"
         NEEDS_REVIEW = "needs_review", "Needs review"
 
-    ACTIVE_STATES = ("queued", "submitting", "polling", "downloading")
+    ACTIVE_STATES = ("waiting", "queued", "submitting", "polling", "downloading")
+    # Jobs a worker or the sweeper moves along, under a lease. A waiting job has
+    # none: the job it follows releases it when it finishes (workers.chains).
+    LEASED_STATES = ("queued", "submitting", "polling", "downloading")
     # Jobs holding a provider slot. A job that is downloading does not: the
     # provider has finished its task, and freeing the slot before the download
     # and store lets the next panel start while this one is being saved.
@@ -43,6 +48,11 @@ class GenerationJob(models.Model):
         Take, models.SET_NULL, null=True, blank=True, related_name="edit_jobs"
     )
     instruction = models.TextField(blank=True)
+    # The previous panel's job this one waits for ("continue from previous
+    # panel"): compiled with that job's take once it succeeds.
+    after = models.ForeignKey(
+        "self", models.SET_NULL, null=True, blank=True, related_name="followers"
+    )
     seed = models.PositiveBigIntegerField(null=True, blank=True)
     fingerprint = models.CharField(max_length=64, blank=True)
     # The compiled request without image bytes (prompt, references by id and hash, size).
@@ -75,7 +85,9 @@ class GenerationJob(models.Model):
         constraints = [
             models.UniqueConstraint(
                 fields=["panel"],
-                condition=Q(state__in=["queued", "submitting", "polling", "downloading"]),
+                condition=Q(
+                    state__in=["waiting", "queued", "submitting", "polling", "downloading"]
+                ),
                 name="job_one_active_per_panel",
             ),
         ]
@@ -100,6 +112,23 @@ class GenerationJob(models.Model):
     @property
     def is_active(self) -> bool:
         return self.state in self.ACTIVE_STATES
+
+    @property
+    def activity(self) -> str:
+        """What a person is told while the job is under way, in the backend's own words.
+
+        Submitting, polling and downloading are one step to someone waiting
+        for a frame, and mean nothing for a backend that draws on the spot.
+        """
+        if self.state in (self.State.WAITING, self.State.QUEUED):
+            return self.get_state_display()
+        from workers import registry
+
+        try:
+            backend = registry.get_backend(self.backend, self.model)
+        except LookupError:
+            return "Generating"
+        return getattr(backend, "activity", "Generating")
 
 
 class BackendSlots(models.Model):

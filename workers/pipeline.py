@@ -33,7 +33,7 @@ from django.utils import timezone
 from boards.models import Panel, Take
 from studio.images import ImageRejected, process_generated
 from studio.storage import delete_files, fill_stored_image
-from workers import registry
+from workers import chains, registry
 from workers.backends.base import (
     BackendError,
     OutcomeUnknown,
@@ -106,6 +106,7 @@ def _finish(
         backend = GenerationJob.objects.filter(pk=job_id).values_list("backend", flat=True).first()
         if backend:
             kick_waiting(backend)
+        chains.chain_release(job_id)
     return bool(changed)
 
 
@@ -615,15 +616,23 @@ def store_take(job: GenerationJob, processed) -> Step:
             error_message="",
         )
         if finished:
-            Panel.objects.filter(pk=job.panel_id, selected_take__isnull=True).update(
-                selected_take=take
-            )
+            _select_result(job, take)
         else:
             transaction.set_rollback(True)
     if not finished:
         delete_files(take)
+        return DONE
     # No kick here: the slot was freed when the download began.
+    chains.chain_release(job.pk)
     return DONE
+
+
+def _select_result(job: GenerationJob, take: Take) -> None:
+    """Select the new take if the panel had none, or if the request asked to replace it."""
+    panel = Panel.objects.filter(pk=job.panel_id)
+    if not job.request.get("select"):
+        panel = panel.filter(selected_take__isnull=True)
+    panel.update(selected_take=take)
 
 
 # --- sweeper -----------------------------------------------------------------
@@ -633,7 +642,8 @@ def jobs_sweep(now=None) -> list[Step]:
     """One pass: take back active jobs whose lease ran out. Never resubmits a sent job."""
     now = now or timezone.now()
     steps: list[Step] = []
-    stale = GenerationJob.objects.filter(state__in=GenerationJob.ACTIVE_STATES).filter(
+    chains.chains_sweep()
+    stale = GenerationJob.objects.filter(state__in=GenerationJob.LEASED_STATES).filter(
         Q(lease_expires__lt=now) | Q(lease_expires__isnull=True)
     )
     for job in stale.order_by("created", "id")[:500]:

@@ -13,7 +13,8 @@ from django.db.models.functions import Coalesce
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
 from studio.models import Project, StoredImage
-from workers.compiler import CastSpec, ImageSpec, PanelSpec, reference_gone
+from workers import registry
+from workers.compiler import CastSpec, ImageSpec, PanelSpec, continued_from, reference_gone
 from workers.models import GenerationJob
 
 
@@ -141,7 +142,7 @@ def panel_specs(panels: list[Panel], *, seeds: dict[int, int | None]) -> dict[in
         image_spec(im, label=im.label)
         for im in StyleImage.objects.filter(project=project).order_by("id")
     )
-    previous = _previous_takes([p for p in rows if p.continue_previous and p.position > 0])
+    previous = _previous_takes(rows)
 
     specs = {}
     for panel in rows:
@@ -184,21 +185,31 @@ def panel_specs(panels: list[Panel], *, seeds: dict[int, int | None]) -> dict[in
 
 def _previous_takes(panels: list[Panel]) -> dict[int, ImageSpec]:
     """For panels that continue the previous one: that panel's selected take."""
-    if not panels:
+    return {
+        pk: image_spec(before.selected_take, label="previous panel")
+        for pk, before in previous_panels(panels).items()
+        if before.selected_take
+    }
+
+
+def previous_panels(panels: list[Panel]) -> dict[int, Panel]:
+    """For panels that continue the previous one: the panel just before each (with its
+    selected take), in one query."""
+    continuing = [p for p in panels if p.continue_previous and p.position > 0]
+    if not continuing:
         return {}
-    board_ids = {p.board_id for p in panels}
     by_board: dict[int, list[Panel]] = {}
     for row in (
-        Panel.objects.filter(board_id__in=board_ids)
+        Panel.objects.filter(board_id__in={p.board_id for p in continuing})
         .select_related("selected_take")
         .order_by("position")
     ):
         by_board.setdefault(row.board_id, []).append(row)
     found = {}
-    for panel in panels:
+    for panel in continuing:
         before = [p for p in by_board.get(panel.board_id, []) if p.position < panel.position]
-        if before and before[-1].selected_take:
-            found[panel.pk] = image_spec(before[-1].selected_take, label="previous panel")
+        if before:
+            found[panel.pk] = before[-1]
     return found
 
 
@@ -219,15 +230,130 @@ def project_spend(project: Project) -> Decimal:
     return totals["known"] + totals["pending"]
 
 
+_UNSUCCESSFUL = ("failed", "cancelled", "needs_review")
+
+
 def latest_jobs_by_panel(board: Board) -> dict[int, GenerationJob]:
-    """The newest job of each panel of a board, in one query."""
+    """The job that says how each panel of a board stands, in one query (see `_state_jobs`)."""
+    return _state_jobs(GenerationJob.objects.filter(panel__board=board))
+
+
+def panel_state_jobs(panels: list[Panel]) -> dict[int, GenerationJob]:
+    """The job that says how each of these panels stands, in one query (see `_state_jobs`)."""
+    return _state_jobs(GenerationJob.objects.filter(panel__in=panels))
+
+
+def _state_jobs(jobs) -> dict[int, GenerationJob]:
+    """Each panel's newest job, leaving out edits that did not work.
+
+    A failed edit leaves the panel as it was: it is reported on the take it
+    came from (`failed_edits`), not as the panel's state.
+    """
     newest = (
-        GenerationJob.objects.filter(panel__board=board)
+        jobs.exclude(kind=GenerationJob.Kind.EDIT, state__in=_UNSUCCESSFUL)
         .values("panel_id")
         .annotate(last=Max("id"))
         .values("last")
     )
-    return {job.panel_id: job for job in GenerationJob.objects.filter(pk__in=Subquery(newest))}
+    return {
+        job.panel_id: job
+        for job in GenerationJob.objects.filter(pk__in=Subquery(newest)).select_related(
+            "after__panel"
+        )
+    }
+
+
+def panels_finished_since(board: Board, since) -> set[int]:
+    """Panels of the board with a job (of any kind) that finished since `since`."""
+    return set(
+        GenerationJob.objects.filter(panel__board=board, finished__gte=since).values_list(
+            "panel_id", flat=True
+        )
+    )
+
+
+def failed_edits(panel: Panel) -> dict[int, GenerationJob]:
+    """For each take of the panel whose newest edit did not work: that edit job."""
+    newest: dict[int, GenerationJob] = {}
+    for job in GenerationJob.objects.filter(
+        panel=panel, kind=GenerationJob.Kind.EDIT, source_take__isnull=False
+    ).order_by("created", "id"):
+        newest[job.source_take_id] = job  # type: ignore[index]
+    return {
+        take_id: job
+        for take_id, job in newest.items()
+        if job.state in _UNSUCCESSFUL and job.error_code not in ("retried", "dismissed")
+    }
+
+
+def instruction_words(project: Project) -> tuple[str, ...]:
+    """The edit instructions the project's backend understands, when it knows only a few."""
+    try:
+        backend = registry.get_backend(project.backend or registry.default_backend())
+    except LookupError:
+        return ()
+    return tuple(getattr(backend, "edit_words", ()))
+
+
+def previous_changed(panels: list[Panel]) -> set[int]:
+    """Continuing panels whose selected take was made from another take of the previous panel
+    than the one selected there now (or from none): they need drawing again."""
+    changed = set()
+    for pk, before in previous_panels(panels).items():
+        panel = next(p for p in panels if p.pk == pk)
+        take = panel.selected_take
+        if take is None or take.kind == Take.Kind.UPLOADED or before.selected_take_id is None:
+            continue  # nothing generated to go stale, or an artist's own drawing
+        if continued_from(take.request) != before.selected_take_id:
+            changed.add(pk)
+    return changed
+
+
+def unreferenced_cast(panels: list[Panel]) -> dict[int, list[str]]:
+    """For each panel: the cast members whose sheet there has no reference images, by name.
+
+    They would be drawn from their description only; pages say so before
+    anyone asks for the panel. Three queries for any number of panels.
+    """
+    members = list(CastMember.objects.filter(panel__in=panels).select_related("character"))
+    if not members:
+        return {}
+    defaults = dict(
+        ReferenceSheet.objects.filter(
+            character_id__in={m.character_id for m in members if not m.sheet_id}, is_default=True
+        ).values_list("character_id", "pk")
+    )
+
+    def sheet_of(member: CastMember) -> int | None:
+        return member.sheet_id or defaults.get(member.character_id)
+
+    with_images = set(
+        ReferenceImage.objects.filter(sheet_id__in={sheet_of(m) for m in members} - {None})
+        .values_list("sheet_id", flat=True)
+        .distinct()
+    )
+    found: dict[int, list[str]] = {}
+    for member in sorted(members, key=lambda m: (m.order, m.pk)):
+        if sheet_of(member) not in with_images:
+            found.setdefault(member.panel_id, []).append(member.character.name)
+    return found
+
+
+def panels_generation(panels: list[Panel], jobs: dict[int, GenerationJob]) -> list[str]:
+    """Give each panel what its generation status shows; returns the names of characters
+    without reference images across these panels (for the generate actions' warning).
+
+    `jobs`: the job that says how each panel stands (`latest_jobs_by_panel`).
+    Attaches `latest_job`,
+    `previous_changed` and `unreferenced` (names) to each panel.
+    """
+    stale = previous_changed(panels)
+    missing = unreferenced_cast(panels)
+    for panel in panels:
+        panel.latest_job = jobs.get(panel.pk)  # type: ignore[attr-defined]
+        panel.previous_changed = panel.pk in stale  # type: ignore[attr-defined]
+        panel.unreferenced = missing.get(panel.pk, [])  # type: ignore[attr-defined]
+    return sorted({name for names in missing.values() for name in names})
 
 
 def recent_jobs(panel: Panel, limit: int = 8) -> list[GenerationJob]:

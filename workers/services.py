@@ -6,8 +6,9 @@ worker side of their life is `workers.pipeline`.
 
 from __future__ import annotations
 
+import functools
 import secrets
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from decimal import Decimal
 
@@ -19,9 +20,10 @@ from django.utils import timezone
 from boards.models import Panel, Take
 from studio.models import Project
 from workers import registry
-from workers.compiler import CompiledRequest, compile_panel
+from workers.chains import chain_release
+from workers.compiler import AWAITED_PREVIOUS, CompiledRequest, compile_panel, continued_from
 from workers.models import GenerationJob
-from workers.selectors import panel_spec, panel_specs, project_spend
+from workers.selectors import panel_spec, panel_specs, previous_panels, project_spend
 
 
 @dataclass
@@ -31,6 +33,8 @@ class RequestOutcome:
     busy: list[Panel] = field(default_factory=list)
     refused: list[Panel] = field(default_factory=list)
     message: str = ""
+    # Cast members that will be drawn without any reference image of theirs.
+    unreferenced: set[str] = field(default_factory=set)
 
     def summary(self) -> str:
         parts = []
@@ -43,7 +47,19 @@ class RequestOutcome:
         if self.refused:
             parts.append(f"{len(self.refused)} refused")
         text = ", ".join(parts) or "Nothing to do"
+        if self.jobs and self.unreferenced:
+            text += f". {unreferenced_warning(sorted(self.unreferenced))}"
         return f"{text}. {self.message}".strip()
+
+
+def unreferenced_warning(names: list[str]) -> str:
+    """What to tell a person before and after asking for panels whose cast has no references."""
+    who = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+    have = "has" if len(names) == 1 else "have"
+    return (
+        f"{who} {have} no reference images, so they are drawn from their description only: "
+        "add pictures on the character's page for a likeness"
+    )
 
 
 def _backend_for(project: Project, backend: str | None) -> tuple[str, str]:
@@ -82,9 +98,24 @@ def _over_cap(project: Project, spent: Decimal, estimate: Decimal) -> bool:
 
 
 def _new_job(
-    project: Project, panel: Panel, kind: str, compiled: CompiledRequest, estimate: Decimal, user
+    project: Project,
+    panel: Panel,
+    kind: str,
+    compiled: CompiledRequest,
+    estimate: Decimal,
+    user,
+    *,
+    after: GenerationJob | None = None,
+    select: bool = False,
 ) -> GenerationJob:
-    """An unsaved job that will send exactly `compiled`, priced at `estimate`."""
+    """An unsaved job that will send exactly `compiled`, priced at `estimate`.
+
+    `after`: the previous panel's job this one waits for (it is compiled again
+    with that job's take). `select`: its take replaces the panel's selected one.
+    """
+    request = compiled.manifest()
+    if select:
+        request["select"] = True
     return GenerationJob(
         project=project,
         panel=panel,
@@ -93,10 +124,12 @@ def _new_job(
         model=compiled.model,
         seed=compiled.seed,
         fingerprint=compiled.fingerprint,
-        request=compiled.manifest(),
+        request=request,
         estimated_cost=estimate,
         requested_by=user,
-        lease_expires=timezone.now() + _lease(),
+        after=after,
+        state=GenerationJob.State.WAITING if after else GenerationJob.State.QUEUED,
+        lease_expires=None if after else timezone.now() + _lease(),
     )
 
 
@@ -114,6 +147,7 @@ def jobs_request(
     user,
     variation: bool = False,
     backend: str | None = None,
+    select_result: bool = False,
 ) -> RequestOutcome:
     """Queue generation for panels of one project.
 
@@ -125,19 +159,27 @@ def jobs_request(
     The first panels, as many as the backend has slots, are compiled, queued
     and started before the rest are compiled: on a big board the provider is
     already working on the first frames while the others are prepared.
+
+    A panel that continues the previous one, when that panel is generating
+    too, waits for its job and is compiled with its take (`workers.chains`);
+    it is priced and counted against the cap now, like every job.
+    `select_result`: the new takes replace the panels' selected ones.
     """
     outcome = RequestOutcome()
     if not panels:
         return outcome
+    # In board order: a panel's predecessor is queued before the panel that continues it.
+    panels = sorted(panels, key=lambda p: (p.board_id, p.position))
     project = panels[0].board.project
     if any(p.board.project_id != project.pk for p in panels):
         raise ValidationError("All panels must belong to one project.")
     name, model = _backend_for(project, backend)
     caps = registry.capabilities(name, model)
     first, rest = panels[: caps.max_active], panels[caps.max_active :]
-    free = _queue_batch(first, user, variation, name, model, caps, outcome, free_slots=None)
+    options = (user, variation, select_result, name, model, caps)
+    free = _queue_batch(first, *options, outcome, free_slots=None)
     if rest:
-        _queue_batch(rest, user, variation, name, model, caps, outcome, free_slots=free)
+        _queue_batch(rest, *options, outcome, free_slots=free)
     return outcome
 
 
@@ -145,6 +187,7 @@ def _queue_batch(
     panels: list[Panel],
     user,
     variation: bool,
+    select: bool,
     name: str,
     model: str,
     caps,
@@ -161,6 +204,15 @@ def _queue_batch(
     seeds = {p.pk: secrets.randbelow(2**31) if variation else None for p in panels}
     specs = panel_specs(panels, seeds=seeds)
     compiled = {p.pk: compile_panel(specs[p.pk], caps, backend=name, model=model) for p in panels}
+    before = {pk: prev.pk for pk, prev in previous_panels(panels).items()}
+    # Continuing panels as they would be sent after a new take of the previous
+    # panel: the same references and price, the picture to come stood in for.
+    awaiting = {
+        pk: compile_panel(
+            replace(specs[pk], previous_take=AWAITED_PREVIOUS), caps, backend=name, model=model
+        )
+        for pk in before
+    }
     kind = GenerationJob.Kind.VARIATION if variation else GenerationJob.Kind.GENERATE
     new_jobs: list[GenerationJob] = []
     with transaction.atomic():
@@ -168,22 +220,29 @@ def _queue_batch(
         # see the same room under the cap, nor both queue the same panel.
         project = Project.objects.select_for_update().get(pk=panels[0].board.project_id)
         spent = project_spend(project)
-        active = set(
-            GenerationJob.objects.filter(
-                panel__in=panels, state__in=GenerationJob.ACTIVE_STATES
-            ).values_list("panel_id", flat=True)
-        )
+        active = {
+            job.panel_id: job
+            for job in GenerationJob.objects.filter(
+                panel__in=[*(p.pk for p in panels), *before.values()],
+                state__in=GenerationJob.ACTIVE_STATES,
+            )
+        }
+        # Jobs of this request so far (earlier batches too): what a continuing panel waits for.
+        pending = {job.panel_id: job for job in outcome.jobs}
         existing = {} if variation else _takes_by_fingerprint(compiled)
         for panel in panels:
-            request = compiled[panel.pk]
             if panel.pk in active:
                 outcome.busy.append(panel)
                 continue
-            take = existing.get((panel.pk, request.fingerprint))
+            prev = before.get(panel.pk)
+            after = (pending.get(prev) or active.get(prev)) if prev else None
+            request = awaiting[panel.pk] if after else compiled[panel.pk]
+            take = None if after else existing.get((panel.pk, request.fingerprint))
             if take is not None:
-                Panel.objects.filter(pk=panel.pk, selected_take__isnull=True).update(
-                    selected_take=take
-                )
+                selected = Panel.objects.filter(pk=panel.pk)
+                if not select:
+                    selected = selected.filter(selected_take__isnull=True)
+                selected.update(selected_take=take)
                 outcome.reused.append(panel)
                 continue
             estimate = _estimate(request)
@@ -192,14 +251,21 @@ def _queue_batch(
                 outcome.message = _cap_message(project, spent, estimate)
                 continue
             spent += estimate
-            new_jobs.append(_new_job(project, panel, kind, request, estimate, user))
+            job = _new_job(
+                project, panel, kind, request, estimate, user, after=after, select=select
+            )
+            new_jobs.append(job)
+            pending[panel.pk] = job
+            outcome.unreferenced.update(request.unreferenced)
         # The project lock and the active check above rule out a second active
         # job for these panels; the partial unique index stays as the last word.
-        jobs = GenerationJob.objects.bulk_create(new_jobs)
+        _create_in_chain_order(new_jobs)
         # Start only as many as the backend has free slots: a finishing job hands
         # its slot to the oldest waiting one (workers.pipeline), and the sweeper
         # starts any job still waiting when its lease runs out. A start message
         # per job would only make workers look at full slots again and again.
+        # Jobs waiting for the previous panel start when it is done.
+        startable = [job for job in new_jobs if job.after is None]
         if free_slots is None:
             in_flight = GenerationJob.objects.filter(
                 backend=name, state__in=GenerationJob.SLOT_STATES
@@ -208,10 +274,26 @@ def _queue_batch(
         # At least one start per request, so a chain begins even when the
         # count above is stale; a start finding every slot taken just waits.
         wanted = max(free_slots, 0 if outcome.jobs else 1)
-        for job in jobs[:wanted]:
+        for job in startable[:wanted]:
             _enqueue_start(job.pk)
-    outcome.jobs.extend(jobs)
-    return max(0, free_slots - len(jobs))
+        # A predecessor from an earlier batch or request may have ended before
+        # its follower was written: look again once this commits.
+        earlier = {job.after.pk for job in new_jobs if job.after and job.after not in new_jobs}
+        for job_id in earlier:
+            transaction.on_commit(functools.partial(chain_release, job_id))
+    outcome.jobs.extend(new_jobs)
+    return max(0, free_slots - len(startable))
+
+
+def _create_in_chain_order(jobs: list[GenerationJob]) -> None:
+    """Insert jobs in as few queries as the chains allow: a job after its predecessor."""
+    remaining = jobs
+    while remaining:
+        ready = [j for j in remaining if j.after is None or j.after.pk is not None]
+        if not ready:
+            raise RuntimeError("The database did not return the ids of new jobs.")
+        GenerationJob.objects.bulk_create(ready)
+        remaining = [j for j in remaining if j.pk is None]
 
 
 def _takes_by_fingerprint(compiled: dict) -> dict[tuple[int, str], Take]:
@@ -248,6 +330,10 @@ def job_request_edit(
             raise ValidationError(_cap_message(project, spent, estimate))
         job = _new_job(project, panel, GenerationJob.Kind.EDIT, compiled, estimate, user)
         job.source_take, job.instruction = take, instruction
+        # An edit keeps what its source was made from: whose references were
+        # missing, and which previous panel's take it continues.
+        job.request["without_references"] = take.request.get("without_references", [])
+        job.request["continues"] = continued_from(take.request)
         try:
             with transaction.atomic():
                 job.save()
@@ -268,6 +354,7 @@ def job_cancel(*, job: GenerationJob) -> bool:
         from workers.pipeline import kick_waiting
 
         transaction.on_commit(lambda: kick_waiting(job.backend))
+        transaction.on_commit(lambda: chain_release(job.pk))
     return bool(changed)
 
 

@@ -16,12 +16,16 @@ from django.views.decorators.http import require_GET, require_POST
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
-from studio.http import attach
 from workers import services
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
-from workers.selectors import latest_jobs_by_panel, project_spend
+from workers.selectors import (
+    latest_jobs_by_panel,
+    panels_finished_since,
+    panels_generation,
+    project_spend,
+)
 
 
 def _back(request, fallback: str) -> str:
@@ -47,8 +51,12 @@ def panel_generate(request, pk):
     access = panel_for(request.user, pk, Need.WRITE)
     panel = Panel.objects.select_related("board__project").get(pk=access.obj.pk)
     variation = request.POST.get("variation") == "1"
+    # "Regenerate from the previous panel": the new take replaces the stale one.
+    continuity = request.POST.get("continuity") == "1"
     try:
-        outcome = services.jobs_request(panels=[panel], user=request.user, variation=variation)
+        outcome = services.jobs_request(
+            panels=[panel], user=request.user, variation=variation, select_result=continuity
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -94,14 +102,13 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
     jobs = latest_jobs_by_panel(board)
     counts = progress_counts(board)
     recent = timezone.now() - timedelta(seconds=30)
-    changed = [
-        pk for pk, job in jobs.items() if job.is_active or (job.finished and job.finished >= recent)
-    ]
+    # Any job finished lately, a failed edit too: its card stops showing it under way.
+    changed = {pk for pk, job in jobs.items() if job.is_active}
+    changed |= panels_finished_since(board, recent)
     panels = list(
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
-    for panel in panels:
-        attach(panel, latest_job=jobs.get(panel.pk))
+    panels_generation(panels, jobs)
     active = sum(counts.values())
     total = len(jobs)
     context = {

@@ -12,6 +12,7 @@ from tests.browser.conftest import PASSWORD, log_in, screenshot
 from tests.factories import (
     BoardFactory,
     CastMemberFactory,
+    CharacterFactory,
     MembershipFactory,
     PanelFactory,
     ReferenceImageFactory,
@@ -50,3 +51,50 @@ def test_generate_on_a_card_shows_the_new_frame(page, settings, shots):
     assert image.evaluate("img => img.naturalWidth") > 0, "the generated frame did not load"
     expect(page.locator(f"#gen-{panel.pk}")).to_contain_text("Regenerate")
     screenshot(page, shots, "board-generated")
+
+
+def test_board_warns_about_missing_references_and_chains_a_continuing_panel(page, settings, shots):
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    settings.STUDIO_BACKEND = "sketch"
+    user = UserFactory(username="mira", password=PASSWORD)
+    membership = MembershipFactory(user=user, role=Membership.Role.EDITOR)
+    reference = ReferenceImageFactory(sheet__character__project=membership.project)
+    mara = CharacterFactory(project=membership.project, name="Mara")
+    board = BoardFactory(project=membership.project, name="Crossing")
+    first = PanelFactory(board=board, action="Ines waits on the pier.")
+    second = PanelFactory(board=board, action="She turns to the sea.", continue_previous=True)
+    CastMemberFactory(panel=first, character=reference.sheet.character)
+    CastMemberFactory(panel=second, character=mara)
+
+    log_in(page, "mira")
+    page.goto(f"/boards/{board.pk}/")
+    expect(page.locator("[data-unreferenced]")).to_contain_text("Mara has no reference images")
+    questions = []
+    page.on("dialog", lambda dialog: (questions.append(dialog.message), dialog.accept()))
+    page.get_by_role("button", name="Generate board").click()
+    page.wait_for_url(f"**/boards/{board.pk}/")
+    page.reload()
+
+    assert questions and "Mara has no reference images" in questions[0]
+    expect(page.locator(f"#gen-{first.pk} .gen-state")).to_have_text("Generated")
+    expect(page.locator(f"#gen-{second.pk}")).to_contain_text("Made without references for Mara")
+    second.refresh_from_db()
+    first.refresh_from_db()
+    previous = [r for r in second.selected_take.request["references"] if r["role"] == "previous"]
+    assert [r["id"] for r in previous] == [first.selected_take_id]
+
+    # A new take on the first panel: the second is marked, and one click draws it again.
+    page.goto(f"/panels/{first.pk}/")
+    page.get_by_label("Change this take").first.fill("make it night")
+    page.locator("#takes").get_by_role("button", name="Edit").first.click()
+    page.wait_for_url(f"**/panels/{first.pk}/**")
+    page.locator("#takes").get_by_role("button", name="Use this take").first.click()
+    page.goto(f"/boards/{board.pk}/")
+    stale = page.locator(f"#gen-{second.pk}")
+    expect(stale).to_contain_text("Previous panel changed")
+    screenshot(page, shots, "board-previous-changed")
+    stale.locator("form:has(input[name=continuity])").get_by_role("button").click()
+    page.wait_for_url(f"**/boards/{board.pk}/")
+    page.reload()
+    expect(page.locator(f"#gen-{second.pk}")).not_to_contain_text("Previous panel changed")
+    screenshot(page, shots, "board-chained")

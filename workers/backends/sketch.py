@@ -59,6 +59,10 @@ _PROBE_HEIGHT = 192
 # Max-channel distance from the background colour: below LOW is background,
 # above HIGH is figure, in between is a soft edge.
 _MASK_LOW, _MASK_HIGH = 18, 48
+# A separate shape joins the figure (a head drawn apart from the body) when the
+# gap to it is at most this share of the figure so far, and it weighs at least
+# this share of the biggest part.
+_PART_GAP, _PART_WEIGHT = 0.25, 0.03
 
 
 @dataclass(frozen=True)
@@ -113,6 +117,10 @@ class SketchBackend:
     """Renders a storyboard frame during `submit`; nothing to poll or download."""
 
     name: ClassVar[str] = "sketch"
+    # Shown while a job runs: the frame is drawn here, nothing is sent or fetched.
+    activity: ClassVar[str] = "Drawing"
+    # The instructions an edit understands, shown beside the instruction field.
+    edit_words: ClassVar[tuple[str, ...]] = tuple(EDIT_VOCABULARY)
 
     def capabilities(self, model: str = "") -> Capabilities:
         """Declare what the compiler may send: up to 8 references, pixel sizes, edits."""
@@ -520,32 +528,63 @@ def _mask(image: Image.Image, background: Color) -> Image.Image:
 
 
 def _figure_box(mask: Image.Image) -> Box | None:
-    """Bounding box of the biggest band of rows holding figure pixels.
+    """Bounding box of the figure: the heaviest band of rows and the parts that belong to it.
 
-    Picking the band (rather than the whole mask's box) drops a caption or a
-    signature separated from the figure by empty rows.
+    A figure drawn as separate shapes (a head above a gap, then the body)
+    comes in several bands of rows; a band joins the figure when it lies
+    close above or below it and overlaps it sideways. A caption or a
+    signature is mostly thin anti-aliased text, which the erosion below
+    removes, and what survives of it is small and narrow, so it stays out.
     """
     w, h = mask.size
     # Blur then a high threshold: an erosion that removes anti-aliased caption text.
     solid = mask.filter(ImageFilter.BoxBlur(1)).point(_SOLID_LUT)
     rows = list(solid.resize((1, h), Image.Resampling.BOX).getdata())
-    best: tuple[int, int, int] | None = None  # (weight, start, end)
+    bands: list[tuple[int, int, int]] = []  # (weight, start, end)
     start = None
     for y, value in enumerate([*rows, 0]):
         if value > 0 and start is None:
             start = y
         elif value == 0 and start is not None:
-            weight = sum(rows[start:y])
-            if best is None or weight > best[0]:
-                best = (weight, start, y)
+            bands.append((sum(rows[start:y]), start, y))
             start = None
-    if best is None or best[0] < 2:
+    if not bands:
         return None
-    _, top, bottom = best
-    band = solid.crop((0, top, w, bottom)).getbbox()
-    if band is None:
+    main = max(range(len(bands)), key=lambda i: bands[i][0])
+    if bands[main][0] < 2:
         return None
-    return (band[0], top, band[2], bottom)
+    heaviest = bands[main][0]
+    top, bottom = bands[main][1], bands[main][2]
+    box = solid.crop((0, top, w, bottom)).getbbox()
+    if box is None:
+        return None
+    left, right = box[0], box[2]
+    above, below = main - 1, main + 1
+    while True:
+        grown = False
+        for i, before in ((above, True), (below, False)):
+            if not 0 <= i < len(bands):
+                continue
+            weight, b_top, b_bottom = bands[i]
+            gap = top - b_bottom if before else b_top - bottom
+            part = solid.crop((0, b_top, w, b_bottom)).getbbox()
+            if (
+                part is None
+                or gap > _PART_GAP * (bottom - top)
+                or weight < _PART_WEIGHT * heaviest
+                or part[2] <= left
+                or part[0] >= right
+            ):
+                continue
+            top, bottom = min(top, b_top), max(bottom, b_bottom)
+            left, right = min(left, part[0]), max(right, part[2])
+            if before:
+                above -= 1
+            else:
+                below += 1
+            grown = True
+        if not grown:
+            return (left, top, right, bottom)
 
 
 def _placement(text: str, index: int, count: int) -> tuple[float, float]:
