@@ -41,6 +41,7 @@ from workers.selectors import (
     panels_generation,
     project_spend,
     recent_jobs,
+    unreferenced_cast,
 )
 from workers.services import unreferenced_warning
 
@@ -106,7 +107,15 @@ def _render_card(request: HttpRequest, panel_id: int, access: Access) -> HttpRes
 
 def _generate_controls(request: HttpRequest, board: Board) -> str:
     """The board's generate buttons, swapped in out of band: they show only while it has panels."""
-    context = {"board": board, "has_panels": board.panels.exists(), "oob": True}
+    panels = list(board.panels.only("pk"))
+    # The same warning as on the page: a panel deleted may have been the last without references.
+    missing = sorted({name for names in unreferenced_cast(panels).values() for name in names})
+    context = {
+        "board": board,
+        "has_panels": bool(panels),
+        "unreferenced": unreferenced_warning(missing) if missing else "",
+        "oob": True,
+    }
     return render_to_string("boards/_generate_form.html", context, request=request)
 
 

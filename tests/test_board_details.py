@@ -7,7 +7,7 @@ from django.urls import reverse
 
 from boards import services
 from boards.models import Board
-from tests.factories import BoardFactory
+from tests.factories import BoardFactory, CharacterFactory
 from workers.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
@@ -111,3 +111,13 @@ def test_project_page_offers_one_way_to_start_a_board(team, board, editor_client
         board.delete()
     page = editor_client.get(reverse("project_detail", args=[team.project.pk])).content.decode()
     assert page.count(reverse("board_create", args=[team.project.pk])) == 1
+
+
+def test_generate_buttons_sent_after_a_delete_keep_the_missing_reference_warning(
+    team, board, editor_client
+):
+    mara = CharacterFactory(project=team.project, name="Mara")  # her sheet has no images
+    kept, doomed = (services.panel_create(board=board) for _ in range(2))
+    services.panel_set_cast(panel=kept, entries=[services.CastEntry(mara.pk)])
+    sent = editor_client.post(reverse("panel_delete", args=[doomed.pk]), **HTMX).content.decode()
+    assert "Mara" in _generate_form(sent) and "data-confirm" in _generate_form(sent)
