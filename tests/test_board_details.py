@@ -121,3 +121,9 @@ def test_generate_buttons_sent_after_a_delete_keep_the_missing_reference_warning
     services.panel_set_cast(panel=kept, entries=[services.CastEntry(mara.pk)])
     sent = editor_client.post(reverse("panel_delete", args=[doomed.pk]), **HTMX).content.decode()
     assert "Mara" in _generate_form(sent) and "data-confirm" in _generate_form(sent)
+
+
+def test_project_page_names_a_custom_aspect_by_its_shape(team, editor_client):
+    BoardFactory(project=team.project, aspect="custom", custom_width=21, custom_height=9)
+    page = editor_client.get(reverse("project_detail", args=[team.project.pk])).content.decode()
+    assert "21:9" in page
