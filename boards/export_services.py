@@ -254,7 +254,23 @@ def export_run(export_id: int) -> Export | None:
     if not updated:
         # Marked stale by the cleanup meanwhile: nobody will point at this file.
         default_storage.delete(stored)
+    elif export.requested_by_id:
+        _tell_requester_it_is_ready(export)
     return _reload(export.pk)
+
+
+def _tell_requester_it_is_ready(export: Export) -> None:
+    from django.urls import reverse
+
+    from studio.notifications import notify
+
+    notify(
+        recipients=[export.requested_by_id],
+        kind="export_ready",
+        project=export.board.project,
+        text=f"Your {export.format.upper()} of “{export.board.name}” is ready to download.",
+        url=reverse("export_status", args=[export.pk]),
+    )
 
 
 def _reload(export_id: int) -> Export | None:

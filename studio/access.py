@@ -19,13 +19,15 @@ from studio.models import Membership, Project
 
 
 class Need(IntEnum):
-    READ = 0
-    WRITE = 1
-    MANAGE = 2
+    READ = 0  # look, download, comment
+    REVIEW = 1  # set approval status; no change to content
+    WRITE = 2
+    MANAGE = 3
 
 
 _LEVEL = {
     Membership.Role.VIEWER: Need.READ,
+    Membership.Role.REVIEWER: Need.REVIEW,
     Membership.Role.EDITOR: Need.WRITE,
     Membership.Role.OWNER: Need.MANAGE,
 }
@@ -151,6 +153,14 @@ def take_for(user, pk, need: Need = Need.READ):
 def membership_row_for(user, pk, need: Need = Need.MANAGE):
     """A membership row of a project the user may manage (member management pages)."""
     return _scoped(Membership.objects.select_related("user"), pk, "project_id", user, need)
+
+
+def invitation_for(user, pk, need: Need = Need.MANAGE):
+    """An invitation of a project the user may manage (re-send, withdraw)."""
+    from studio.models import Invitation
+
+    qs = Invitation.objects.select_related("project", "invited_by")
+    return _scoped(qs, pk, "project_id", user, need)
 
 
 def job_for(user, pk, need: Need = Need.READ):

@@ -23,7 +23,9 @@ class ThrottledLoginView(LoginView):
 
     def get_context_data(self, **kwargs):
         # The demo hint speaks to a developer on their own machine, not to a studio's users.
-        return super().get_context_data(show_demo_hint=settings.DEBUG, **kwargs)
+        return super().get_context_data(
+            show_demo_hint=settings.DEBUG, signup_open=settings.STUDIO_SIGNUP, **kwargs
+        )
 
     def _lock(self):
         return throttle.lockout(

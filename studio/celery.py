@@ -24,6 +24,11 @@ app.conf.beat_schedule = {
     "sweep-jobs": {"task": "workers.tasks.sweep_jobs_task", "schedule": 60.0},
     "cleanup-exports": {"task": "boards.tasks.cleanup_exports", "schedule": 3600.0},
     "sweep-media": {"task": "studio.tasks.sweep_media", "schedule": crontab(hour=3, minute=30)},
+    # Digest readers get one mail a day, at 07:00 UTC.
+    "notification-digests": {
+        "task": "studio.tasks.send_digests",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }
 app.autodiscover_tasks()
 

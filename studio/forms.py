@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 from django import forms
+from django.contrib.auth.forms import PasswordResetForm, UserCreationForm
 
-from studio.models import Membership, Project
+from studio.mail import mail_send
+from studio.models import Membership, Project, User
 
 
 class ProjectForm(forms.ModelForm):
@@ -55,10 +57,66 @@ class ProjectSettingsForm(forms.ModelForm):
         return cap
 
 
-class MemberAddForm(forms.Form):
-    identifier = forms.CharField(label="Username or email", max_length=254)
+class InviteForm(forms.Form):
+    identifier = forms.CharField(
+        label="Username or email",
+        max_length=254,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "placeholder": "ana@example.com"}),
+    )
     role = forms.ChoiceField(choices=Membership.Role.choices, initial=Membership.Role.EDITOR)
 
 
 class MemberRoleForm(forms.Form):
     role = forms.ChoiceField(choices=Membership.Role.choices)
+
+
+class AccountCreateForm(UserCreationForm):
+    """A new person's username, name and password (an accepted invitation)."""
+
+    class Meta(UserCreationForm.Meta):
+        model = User
+        fields = ("username", "first_name")
+        labels = {"first_name": "Your name"}
+        help_texts = {"username": "You log in with it; letters, digits and @ . + - _ only."}
+
+
+class SignupForm(AccountCreateForm):
+    """Open sign-up (STUDIO_SIGNUP): the same, with the address mail goes to."""
+
+    class Meta(AccountCreateForm.Meta):
+        fields = ("username", "first_name", "email")  # type: ignore[assignment]
+        help_texts = {
+            **AccountCreateForm.Meta.help_texts,
+            "email": "For invitations, password resets and notifications.",
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["email"].required = True
+
+
+class NotifySettingsForm(forms.ModelForm):
+    class Meta:
+        model = User
+        fields = ["notify_email"]
+        widgets = {"notify_email": forms.RadioSelect}
+        labels = {"notify_email": "Email me about notifications"}
+
+
+class QueuedPasswordResetForm(PasswordResetForm):
+    """Django's reset form, but the mail leaves through the queue, never inside the request."""
+
+    def send_mail(
+        self,
+        subject_template_name,
+        email_template_name,
+        context,
+        from_email,
+        to_email,
+        html_email_template_name=None,
+    ):
+        from django.template import loader
+
+        subject = loader.render_to_string(subject_template_name, context)
+        body = loader.render_to_string(email_template_name, context)
+        mail_send(to=[to_email], subject=subject, body=body)

@@ -9,7 +9,21 @@ from django.db.models import Q
 class User(AbstractUser):
     """Our own user model from the first migration, so it can grow without a data migration."""
 
+    class NotifyEmail(models.TextChoices):
+        IMMEDIATELY = "immediately", "Right away"
+        DIGEST = "digest", "Once a day, in one digest"
+        OFF = "off", "Never (the inbox only)"
+
     email = models.EmailField("email address", blank=True, db_index=True)
+    notify_email = models.CharField(
+        "email me about notifications",
+        max_length=12,
+        choices=NotifyEmail.choices,
+        default=NotifyEmail.IMMEDIATELY,
+    )
+    # Kept on the row the session already loads, so the top bar's inbox
+    # count costs no query; studio.notifications keeps it in step.
+    unread_count = models.PositiveIntegerField(default=0)
 
 
 class Project(models.Model):
@@ -41,6 +55,7 @@ class Membership(models.Model):
     class Role(models.TextChoices):
         OWNER = "owner", "Owner"
         EDITOR = "editor", "Editor"
+        REVIEWER = "reviewer", "Reviewer"
         VIEWER = "viewer", "Viewer"
 
     project = models.ForeignKey(Project, models.CASCADE, related_name="memberships")
@@ -53,7 +68,8 @@ class Membership(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["project", "user"], name="membership_one_per_user"),
             models.CheckConstraint(
-                condition=Q(role__in=["owner", "editor", "viewer"]), name="membership_role_valid"
+                condition=Q(role__in=["owner", "editor", "reviewer", "viewer"]),
+                name="membership_role_valid",
             ),
         ]
 
@@ -114,3 +130,86 @@ class LoginFailure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.username} from {self.address or '?'} at {self.created:%Y-%m-%d %H:%M}"
+
+
+class Invitation(models.Model):
+    """An owner's offer of a role in a project, which the invitee accepts or declines.
+
+    Nothing about the invitee is shown to the project before they accept:
+    pages show `identifier` exactly as the owner typed it, never the
+    account it matched (`user`) or the address the link went to (`email`).
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Pending"
+        ACCEPTED = "accepted", "Accepted"
+        DECLINED = "declined", "Declined"
+        WITHDRAWN = "withdrawn", "Withdrawn"
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="invitations")
+    identifier = models.CharField(max_length=254)
+    email = models.EmailField(blank=True)
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, null=True, blank=True, related_name="invitations"
+    )
+    role = models.CharField(max_length=10, choices=Membership.Role.choices)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # SHA-256 of the link's token: a copy of the database opens no invitation.
+    token_hash = models.CharField(max_length=64, unique=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    created = models.DateTimeField(auto_now_add=True)
+    sent = models.DateTimeField()
+    expires = models.DateTimeField()
+    answered = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-sent", "-id"]
+        indexes = [
+            # The in-app list: a user's pending invitations.
+            models.Index(
+                fields=["user", "expires"], condition=Q(state="pending"), name="invitation_pending"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.identifier} to {self.project} ({self.state})"
+
+
+class Notification(models.Model):
+    """One line in a person's inbox, and the email about it (right away or in a digest)."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.CASCADE, related_name="notifications"
+    )
+    project = models.ForeignKey(
+        Project, models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    kind = models.CharField(max_length=30)
+    text = models.CharField(max_length=500)
+    # A path inside the studio ("/board/3/#panel-9"), never another site.
+    url = models.CharField(max_length=500)
+    created = models.DateTimeField(auto_now_add=True)
+    read = models.DateTimeField(null=True, blank=True)
+    # When it went out by email (alone or in a digest); null: not yet, or never.
+    emailed = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            # The inbox page: a person's notifications, newest first.
+            models.Index(fields=["recipient", "-created"], name="notification_inbox"),
+            # The daily digest: notifications not yet emailed.
+            models.Index(
+                fields=["recipient", "created"],
+                condition=Q(emailed__isnull=True, read__isnull=True),
+                name="notification_digest",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for {self.recipient_id}: {self.text[:40]}"

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, OuterRef, QuerySet, Subquery
+from django.db.models import Case, Count, IntegerField, OuterRef, QuerySet, Subquery, Value, When
 
-from studio.models import Membership, Project
+from studio.models import Invitation, Membership, Project
 
 
 def projects_for_user(user) -> QuerySet[Project]:
@@ -18,9 +18,28 @@ def projects_for_user(user) -> QuerySet[Project]:
 
 
 def project_members(project: Project) -> QuerySet[Membership]:
-    """Members with their user rows, owners first."""
+    """Members with their user rows, owners first, then by how much they may do."""
+    rank = Case(
+        *(When(role=role, then=Value(i)) for i, role in enumerate(Membership.Role.values)),
+        output_field=IntegerField(),
+    )
     return (
         Membership.objects.filter(project=project)
         .select_related("user")
-        .order_by("role", "user__username")
+        .order_by(rank, "user__username")
+    )
+
+
+def project_invitations(project: Project) -> QuerySet[Invitation]:
+    """Invitations not accepted or withdrawn (pending, expired or declined), newest first.
+
+    Only what the owner typed is shown from these rows: never the account or
+    address an identifier matched.
+    """
+    return (
+        Invitation.objects.filter(
+            project=project, state__in=[Invitation.State.PENDING, Invitation.State.DECLINED]
+        )
+        .select_related("invited_by")
+        .order_by("-sent", "-id")
     )

@@ -13,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from studio.env import env_bool, env_int, env_list, env_str, load_env_file
+from studio.env import email_settings, env_bool, env_int, env_list, env_str, load_env_file
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("STUDIO_VAR_DIR") or BASE_DIR / "var")
@@ -267,6 +267,29 @@ STUDIO_EXPORT_TTL_HOURS = env_int("STUDIO_EXPORT_TTL_HOURS", 24, minimum=1)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 6, minimum=1)
 if STUDIO_BACKEND == "bfl" and not BFL_API_KEY:
     raise ImproperlyConfigured("STUDIO_BACKEND=bfl needs BFL_API_KEY.")
+
+# --- accounts, mail and notifications ----------------------------------------
+# Mail leaves through a Celery task (studio.mail); the default prints it in
+# the worker's console, as `make run` wants.
+_email = email_settings(env_str("EMAIL_URL") or "console://")
+EMAIL_BACKEND = _email["EMAIL_BACKEND"]
+EMAIL_HOST = _email["EMAIL_HOST"]
+EMAIL_PORT = _email["EMAIL_PORT"]
+EMAIL_HOST_USER = _email["EMAIL_HOST_USER"]
+EMAIL_HOST_PASSWORD = _email["EMAIL_HOST_PASSWORD"]
+EMAIL_USE_TLS = _email["EMAIL_USE_TLS"]
+EMAIL_USE_SSL = _email["EMAIL_USE_SSL"]
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Castboard <castboard@localhost>")
+EMAIL_TIMEOUT = 20
+# Links in mail start with this address (scheme and host, no trailing slash).
+STUDIO_PUBLIC_URL = env_str("STUDIO_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/")
+# Anyone may create an account at /signup/ when on.
+STUDIO_SIGNUP = env_bool("STUDIO_SIGNUP", False)
+STUDIO_INVITATION_DAYS = env_int("STUDIO_INVITATION_DAYS", 7, minimum=1)
+# A mail server that is down: retry after about base, twice, four times… as many seconds, at most this many times.
+STUDIO_MAIL_RETRY_BASE_S = env_int("STUDIO_MAIL_RETRY_BASE_S", 30, minimum=1)
+STUDIO_MAIL_MAX_RETRIES = env_int("STUDIO_MAIL_MAX_RETRIES", 10, minimum=0)
+PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
 
 # --- logging ----------------------------------------------------------------
 LOGGING = {

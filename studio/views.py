@@ -11,14 +11,15 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards.selectors import boards_for_project
 from characters.selectors import characters_with_thumbnails, locations_with_thumbnails
 from studio import services
-from studio.access import Need, membership_for, membership_row_for, project_for
-from studio.forms import MemberAddForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
-from studio.selectors import project_members, projects_for_user
+from studio.access import Need, invitation_for, membership_for, membership_row_for, project_for
+from studio.forms import InviteForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
+from studio.selectors import project_invitations, project_members, projects_for_user
 from workers.selectors import project_spend
 
 
@@ -79,31 +80,59 @@ def project_settings(request, pk):
 def project_members_page(request, pk):
     access = project_for(request.user, pk)
     project = access.obj
-    form = MemberAddForm(request.POST or None)
+    form = InviteForm(request.POST or None)
     if request.method == "POST":
         membership_for(request.user, project.pk, Need.MANAGE)
         if form.is_valid():
             try:
-                added = services.membership_add(
+                invitation = services.invitation_create(
                     project=project,
                     identifier=form.cleaned_data["identifier"],
                     role=form.cleaned_data["role"],
+                    invited_by=request.user,
                 )
             except ValidationError as exc:
                 form.add_error("identifier", exc)
             else:
+                # The same words whether or not an account matched.
                 messages.success(
-                    request, f"{added.user.username} joined as {added.get_role_display().lower()}."
+                    request,
+                    f"Invitation sent to “{invitation.identifier}”. They join as "
+                    f"{invitation.get_role_display().lower()} once they accept.",
                 )
                 return redirect("project_members", pk=project.pk)
     context = {
         "project": project,
         "access": access,
         "members": list(project_members(project)),
+        "invitations": list(project_invitations(project)) if access.can_manage else [],
         "form": form,
         "roles": MemberRoleForm.base_fields["role"].choices,
+        "now": timezone.now(),
     }
     return render(request, "studio/members.html", context)
+
+
+@login_required
+@require_POST
+def invitation_resend(request, pk):
+    access = invitation_for(request.user, pk, Need.MANAGE)
+    try:
+        services.invitation_resend(invitation=access.obj)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.success(request, f"Invitation sent again to “{access.obj.identifier}”.")
+    return redirect("project_members", pk=access.obj.project_id)
+
+
+@login_required
+@require_POST
+def invitation_withdraw(request, pk):
+    access = invitation_for(request.user, pk, Need.MANAGE)
+    if services.invitation_withdraw(invitation=access.obj):
+        messages.success(request, f"Invitation to “{access.obj.identifier}” withdrawn.")
+    return redirect("project_members", pk=access.obj.project_id)
 
 
 @login_required

@@ -1,4 +1,4 @@
-"""Shared fixtures: one project with an owner, an editor, a viewer and an outsider."""
+"""Shared fixtures: one project with an owner, an editor, a reviewer, a viewer and an outsider."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ class Team:
     project: Project
     owner: User
     editor: User
+    reviewer: User
     viewer: User
     outsider: User
 
@@ -39,7 +40,7 @@ class Team:
 def team(db) -> Team:
     project = ProjectFactory(name="Harbour Lights")
     users = {}
-    for role in ("owner", "editor", "viewer"):
+    for role in ("owner", "editor", "reviewer", "viewer"):
         users[role] = UserFactory(username=role)
         MembershipFactory(project=project, user=users[role], role=Membership.Role(role))
     outsider = UserFactory(username="outsider")
@@ -56,6 +57,11 @@ def owner_client(team) -> Client:
 @pytest.fixture
 def editor_client(team) -> Client:
     return team.client("editor")
+
+
+@pytest.fixture
+def reviewer_client(team) -> Client:
+    return team.client("reviewer")
 
 
 @pytest.fixture

@@ -113,14 +113,40 @@ def _finish(
 def _fail(
     job_id: int, from_states, exc: BackendError | None = None, *, code: str = "", message: str = ""
 ) -> Step:
-    _finish(
+    failed = _finish(
         job_id,
         from_states,
         State.FAILED,
         code=code or (exc.code if exc else "failed"),
         message=message or (exc.message if exc else "The job failed."),
     )
+    if failed:
+        _tell_requester_it_failed(job_id)
     return DONE
+
+
+def _tell_requester_it_failed(job_id: int) -> None:
+    """Put the failure in the inbox of the person who asked for the panel."""
+    from django.urls import reverse
+
+    from studio.notifications import notify
+
+    job = (
+        GenerationJob.objects.select_related("panel__board__project", "requested_by")
+        .filter(pk=job_id)
+        .first()
+    )
+    if job is None or job.requested_by is None:
+        return
+    panel = job.panel
+    notify(
+        recipients=[job.requested_by],
+        kind="generation_failed",
+        project=panel.board.project,
+        text=f"Panel {panel.number} of “{panel.board.name}” could not be generated: "
+        f"{job.error_message}",
+        url=reverse("panel_edit", args=[panel.pk]),
+    )
 
 
 def _needs_review(job_id: int, from_states, message: str, code: str = "outcome_unknown") -> Step:
