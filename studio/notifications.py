@@ -190,7 +190,7 @@ def notifications_mark_all_read(*, user) -> int:
 def user_set_notify_email(*, user, mode: str) -> None:
     """Change how the user hears about notifications by email (immediately / digest / off)."""
     mode = user.NotifyEmail(mode)
-    type(user).objects.filter(pk=user.pk).update(notify_email=mode)
+    get_user_model().objects.filter(pk=user.pk).update(notify_email=mode)
     user.notify_email = mode
 
 

@@ -95,3 +95,27 @@ def driver(monkeypatch):
         lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
     )
     return d
+
+
+@pytest.fixture
+def outbox(monkeypatch):
+    """Queued mail runs its task in this process, into Django's test outbox."""
+    from django.core import mail
+
+    from studio import tasks
+
+    monkeypatch.setattr(
+        tasks.send_mail_task, "delay", lambda message: tasks.send_mail_task(message)
+    )
+    return mail.outbox
+
+
+@pytest.fixture
+def committed(django_capture_on_commit_callbacks):
+    """Run a call, then what it queued for after its commit (a `db` test is one transaction)."""
+
+    def run(action, *args, **kwargs):
+        with django_capture_on_commit_callbacks(execute=True):
+            return action(*args, **kwargs)
+
+    return run

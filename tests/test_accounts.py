@@ -23,28 +23,6 @@ from tests.factories import UserFactory
 LINK = re.compile(r"http://[^\s]+/invite/[^\s/]+/")
 
 
-@pytest.fixture
-def outbox(monkeypatch):
-    """Queued mail runs the task in this process, into Django's test outbox."""
-    from studio import tasks
-
-    monkeypatch.setattr(
-        tasks.send_mail_task, "delay", lambda message: tasks.send_mail_task(message)
-    )
-    return mail.outbox
-
-
-@pytest.fixture
-def committed(django_capture_on_commit_callbacks):
-    """Run a block and then what it queued for after its commit (the test runs in one transaction)."""
-
-    def run(action, *args, **kwargs):
-        with django_capture_on_commit_callbacks(execute=True):
-            return action(*args, **kwargs)
-
-    return run
-
-
 def members_url(team) -> str:
     return reverse("project_members", args=[team.project.pk])
 
