@@ -135,6 +135,9 @@ def invitation_decline(request, pk):
 @login_required
 @require_GET
 def inbox(request):
+    # The count in the top bar is kept on the user row; the inbox page is
+    # where it is put right if rows went away with a deleted project.
+    notifications.unread_count_refresh(user=request.user)
     context = {"notifications": notifications.inbox_for(request.user)}
     return render(request, "studio/inbox.html", context)
 

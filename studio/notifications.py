@@ -169,6 +169,14 @@ def notification_mark_read(*, notification: Notification) -> None:
         _recount([notification.recipient_id])
 
 
+def unread_count_refresh(*, user) -> None:
+    """Recount the user's unread notifications (rows removed with a deleted project drop out)."""
+    _recount([user.pk])
+    user.unread_count = (
+        get_user_model().objects.filter(pk=user.pk).values_list("unread_count", flat=True).get()
+    )
+
+
 def notifications_mark_read_where(*, user_id: int, kind: str) -> None:
     """Mark a person's unread notifications of one kind read (an invitation they answered)."""
     Notification.objects.filter(recipient_id=user_id, kind=kind, read__isnull=True).update(

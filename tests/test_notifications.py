@@ -220,3 +220,23 @@ def test_a_failed_generation_tells_who_asked_for_it(team, driver, settings, outb
     assert note.text.startswith(f"Panel 1 of “{board.name}” could not be generated: ")
     assert note.url == reverse("panel_edit", args=[panels[0].pk])
     assert [m.to for m in outbox] == [["editor@example.com"]]
+
+
+def test_the_inbox_page_puts_the_count_right_after_a_project_is_deleted(team, committed, outbox):
+    say(team, committed, to=[team.editor])
+    team.project.delete()
+    client = team.client("editor")
+    page = client.get(reverse("inbox")).content.decode()
+    assert "Nothing here yet" in page and "unread" not in page
+    assert User.objects.get(pk=team.editor.pk).unread_count == 0
+
+
+def test_beat_runs_the_digest_task_every_day():
+    from celery.schedules import crontab
+
+    from studio.celery import app
+
+    entry = app.conf.beat_schedule["notification-digests"]
+    app.loader.import_default_modules()
+    assert entry["task"] in app.tasks
+    assert isinstance(entry["schedule"], crontab) and entry["schedule"].hour == {7}
