@@ -11,6 +11,8 @@ from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_email
 
+from studio import services
+
 
 class Command(BaseCommand):
     help = (
@@ -44,8 +46,7 @@ class Command(BaseCommand):
             validate_password(password, user)
         except ValidationError as exc:
             raise CommandError("Password refused: " + _messages(exc)) from None
-        user.set_password(password)
-        user.save()
+        services.user_create(username=username, email=email, password=password)
         self.stdout.write(self.style.SUCCESS(f"Created “{username}” <{email}>."))
 
 
