@@ -21,7 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from studio import notifications, services
 from studio.forms import AccountCreateForm, NotifySettingsForm, SignupForm
-from studio.models import Invitation, Notification
+from studio.models import Invitation, Membership, Notification
 
 _BACKEND = "studio.throttle.ThrottledModelBackend"
 
@@ -51,17 +51,17 @@ def invitation_open(request, token):
         try:
             if form is not None:
                 if form.is_valid():
-                    user, _ = services.user_create_from_invitation(
+                    user, membership = services.user_create_from_invitation(
                         invitation=invitation,
                         username=form.cleaned_data["username"],
                         first_name=form.cleaned_data["first_name"],
                         password=form.cleaned_data["password1"],
                     )
                     login(request, user, backend=_BACKEND)
-                    return _welcome(request, invitation)
+                    return _welcome(request, invitation, membership)
             else:
-                services.invitation_accept(invitation=invitation, user=user)
-                return _welcome(request, invitation)
+                membership = services.invitation_accept(invitation=invitation, user=user)
+                return _welcome(request, invitation, membership)
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
             return redirect("project_list" if user.is_authenticated else "login")
@@ -75,11 +75,12 @@ def invitation_open(request, token):
     return render(request, "studio/invitation_open.html", context)
 
 
-def _welcome(request, invitation: Invitation):
+def _welcome(request, invitation: Invitation, membership: Membership):
+    # A member who accepts another invitation keeps the role they had.
+    role = membership.get_role_display().lower()
+    article = "an" if role[0] in "aeiou" else "a"
     messages.success(
-        request,
-        f"Welcome to “{invitation.project.name}”: you joined as "
-        f"{invitation.get_role_display().lower()}.",
+        request, f"Welcome to “{invitation.project.name}”: you are {article} {role} here."
     )
     return redirect("project_detail", pk=invitation.project_id)
 
@@ -113,11 +114,11 @@ def invitations(request):
 def invitation_accept(request, pk):
     invitation = _my_pending(request, pk)
     try:
-        services.invitation_accept(invitation=invitation, user=request.user)
+        membership = services.invitation_accept(invitation=invitation, user=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("invitations")
-    return _welcome(request, invitation)
+    return _welcome(request, invitation, membership)
 
 
 @login_required

@@ -361,3 +361,13 @@ def test_resending_an_invitation_to_no_account_says_sent_and_mails_nobody(team, 
     )
     assert "Invitation sent again to “nobody-here”" in response.content.decode()
     assert outbox == []  # no account, no address: nothing to send, and nothing said about it
+
+
+def test_a_member_accepting_another_invitation_keeps_their_role(team, committed, outbox):
+    invite(team, committed, "viewer", role="owner")
+    invitation = Invitation.objects.get(identifier="viewer")
+    response = team.client("viewer").post(
+        reverse("invitation_accept", args=[invitation.pk]), follow=True
+    )
+    assert "you are a viewer here" in response.content.decode()
+    assert Membership.objects.get(project=team.project, user=team.viewer).role == "viewer"

@@ -47,7 +47,7 @@ def test_a_new_person_joins_from_the_invitation_mail(
         ana.locator("#id_password2").fill("tide-pool-ferry-88")
         ana.get_by_role("button", name="Create account and join").click()
         ana.wait_for_url(f"**/project/{project.pk}/")
-        expect(ana.locator(".flash")).to_contain_text("you joined as reviewer")
+        expect(ana.locator(".flash")).to_contain_text("you are a reviewer here")
     finally:
         invitee.close()
 
