@@ -80,3 +80,22 @@ def test_the_pause_between_tries_doubles_and_is_capped(settings):
     assert 15 <= retry_delay(0) <= 30
     assert 60 <= retry_delay(2) <= 120
     assert 1800 <= retry_delay(20) <= 3600
+
+
+@pytest.mark.integration
+@pytest.mark.django_db(transaction=True)
+def test_without_a_mail_server_the_worker_prints_the_mail(harness):
+    """What `make run` does: no EMAIL_URL, so the message appears in the worker's output."""
+    env = {k: v for k, v in harness.worker_env().items() if k != "EMAIL_URL"}
+    worker = start_worker_process(
+        env, harness.root / "console.log", name="console", queues=["default"]
+    )
+    harness.workers.append(worker)
+    mail_send(to=["ana@example.org"], subject="Your PDF is ready", body="Open http://x/exports/1/")
+    wait_for(
+        lambda: "Subject: Your PDF is ready" in worker.log(),
+        30,
+        what="the mail in the worker's output",
+        describe=lambda: worker.log()[-3000:],
+    )
+    assert "Open http://x/exports/1/" in worker.log()
