@@ -58,7 +58,13 @@ def invitation_create(*, project: Project, identifier: str, role: str, invited_b
         return invitation_resend(invitation=pending)
     User = get_user_model()
     if is_email:
-        matches = list(User.objects.filter(email__iexact=identifier, is_active=True)[:2])
+        # With open sign-up anyone can type any address into an account, so an
+        # address proves nothing: only the mailed link decides who accepts.
+        matches = (
+            []
+            if settings.STUDIO_SIGNUP
+            else list(User.objects.filter(email__iexact=identifier, is_active=True)[:2])
+        )
         # Two accounts share the address: the link decides who accepts.
         user = matches[0] if len(matches) == 1 else None
         email = identifier

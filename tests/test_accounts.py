@@ -371,3 +371,16 @@ def test_a_member_accepting_another_invitation_keeps_their_role(team, committed,
     )
     assert "you are a viewer here" in response.content.decode()
     assert Membership.objects.get(project=team.project, user=team.viewer).role == "viewer"
+
+
+def test_with_open_sign_up_a_claimed_address_does_not_receive_the_invitation(
+    team, committed, outbox, settings
+):
+    settings.STUDIO_SIGNUP = True
+    squatter = UserFactory(username="squatter", email="ana@example.org")
+    invite(team, committed, "ana@example.org")
+    squatter_client = Client()
+    squatter_client.force_login(squatter)
+    assert "Harbour Lights" not in squatter_client.get(reverse("invitations")).content.decode()
+    assert not squatter.notifications.exists()
+    assert outbox[0].to == ["ana@example.org"]  # only whoever reads that mailbox can accept
