@@ -47,6 +47,8 @@ def notify(
     """
     if not url.startswith("/") or not url_has_allowed_host_and_scheme(url, allowed_hosts=None):
         raise ValueError(f"notification links stay inside the studio: {url!r}")
+    if len(url) > Notification._meta.get_field("url").max_length:
+        raise ValueError(f"notification link too long: {url[:80]!r}…")
     ids = {getattr(r, "pk", r) for r in recipients} - {getattr(actor, "pk", actor)}
     User = get_user_model()
     people = list(
