@@ -28,6 +28,7 @@ from studio.models import Notification, Project
 UNSUBSCRIBE_SALT = "studio.notifications.unsubscribe"
 # A digest reaches back this far; older unread lines stay in the inbox only.
 DIGEST_WINDOW = timedelta(days=2)
+URL_MAX_LENGTH = 500  # Notification.url
 
 
 def notify(
@@ -47,7 +48,7 @@ def notify(
     """
     if not url.startswith("/") or not url_has_allowed_host_and_scheme(url, allowed_hosts=None):
         raise ValueError(f"notification links stay inside the studio: {url!r}")
-    if len(url) > Notification._meta.get_field("url").max_length:
+    if len(url) > URL_MAX_LENGTH:
         raise ValueError(f"notification link too long: {url[:80]!r}…")
     ids = {getattr(r, "pk", r) for r in recipients} - {getattr(actor, "pk", actor)}
     User = get_user_model()
