@@ -49,13 +49,14 @@ def invitation_create(*, project: Project, identifier: str, role: str, invited_b
                 f"“{identifier}” is not an email address: check it, or type a username."
             ) from None
     role = Membership.Role(role)
+    _refuse_past_daily_limit(invited_by)
     pending = Invitation.objects.filter(
         project=project, identifier__iexact=identifier, state=Invitation.State.PENDING
     ).first()
     if pending is not None:
-        Invitation.objects.filter(pk=pending.pk).update(role=role, invited_by=invited_by)
-        pending.role, pending.invited_by = role, invited_by
-        return invitation_resend(invitation=pending)
+        Invitation.objects.filter(pk=pending.pk).update(role=role)
+        pending.role = role
+        return invitation_resend(invitation=pending, by=invited_by)
     User = get_user_model()
     if is_email:
         # With open sign-up anyone can type any address into an account, so an
@@ -89,15 +90,33 @@ def invitation_create(*, project: Project, identifier: str, role: str, invited_b
     return invitation
 
 
+# Each invitation mails someone who did not ask for it: one person's
+# invitations (and re-sends) per day are capped so the studio is no spam relay.
+INVITATIONS_PER_DAY = 50
+
+
+def _refuse_past_daily_limit(invited_by) -> None:
+    since = timezone.now() - timedelta(days=1)
+    if (
+        Invitation.objects.filter(invited_by=invited_by, sent__gte=since).count()
+        >= INVITATIONS_PER_DAY
+    ):
+        raise ValidationError(
+            f"You sent {INVITATIONS_PER_DAY} invitations in the last day, the most the studio "
+            "sends for one person. Try again tomorrow, or ask your operator to add accounts."
+        )
+
+
 def invitation_token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def invitation_resend(*, invitation: Invitation) -> Invitation:
-    """Send a pending (or expired) invitation again with a new link and a new expiry.
+def invitation_resend(*, invitation: Invitation, by) -> Invitation:
+    """Send a pending (or expired) invitation again, from `by`, with a new link and expiry.
 
     The old link stops working, so a forwarded or leaked one can be retired.
     """
+    _refuse_past_daily_limit(by)
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     with transaction.atomic():
@@ -105,6 +124,7 @@ def invitation_resend(*, invitation: Invitation) -> Invitation:
             pk=invitation.pk, state=Invitation.State.PENDING
         ).update(
             token_hash=invitation_token_hash(token),
+            invited_by=by,
             sent=now,
             expires=now + timedelta(days=settings.STUDIO_INVITATION_DAYS),
         )

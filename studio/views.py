@@ -118,7 +118,7 @@ def project_members_page(request, pk):
 def invitation_resend(request, pk):
     access = invitation_for(request.user, pk, Need.MANAGE)
     try:
-        services.invitation_resend(invitation=access.obj)
+        services.invitation_resend(invitation=access.obj, by=request.user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:

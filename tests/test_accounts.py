@@ -15,6 +15,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from studio import services
 from studio.env import email_settings
 from studio.mail import mail_send
 from studio.models import Invitation, Membership, User
@@ -384,3 +385,21 @@ def test_with_open_sign_up_a_claimed_address_does_not_receive_the_invitation(
     assert "Harbour Lights" not in squatter_client.get(reverse("invitations")).content.decode()
     assert not squatter.notifications.exists()
     assert outbox[0].to == ["ana@example.org"]  # only whoever reads that mailbox can accept
+
+
+def test_one_person_sends_at_most_a_days_worth_of_invitations(team, committed, outbox):
+    from studio.services import INVITATIONS_PER_DAY
+
+    for n in range(INVITATIONS_PER_DAY):
+        services.invitation_create(
+            project=team.project,
+            identifier=f"p{n}@example.org",
+            role="viewer",
+            invited_by=team.owner,
+        )
+    response = invite(team, committed, "one-more@example.org")
+    assert "invitations in the last day" in response.content.decode()
+    assert not Invitation.objects.filter(identifier="one-more@example.org").exists()
+    Invitation.objects.update(sent=timezone.now() - timedelta(days=1, seconds=1))
+    invite(team, committed, "one-more@example.org")
+    assert Invitation.objects.filter(identifier="one-more@example.org").exists()
