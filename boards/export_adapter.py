@@ -62,6 +62,7 @@ def _panel_record(panel: Panel) -> ExportPanel:
         cast=tuple(member.character.name for member in panel.cast.all()),
         image_path=_file_path(take.file.name) if take is not None else None,
         image_sha256=take.sha256 if take is not None else None,
+        image_name=take.file.name if take is not None and take.file else None,
         extra=extra,
     )
 

@@ -6,6 +6,7 @@ from django import forms
 
 from boards.export_services import ORIENTATIONS, PAPERS
 from boards.exports import LAYOUTS
+from boards.exports.timing import FPS_CHOICES, HEIGHT_CHOICES
 from boards.models import Export
 
 
@@ -24,7 +25,11 @@ class ExportForm(forms.Form):
     format = forms.ChoiceField(
         choices=Export.Format.choices,
         widget=forms.RadioSelect,
-        help_text="The ZIP holds each panel's selected image with a manifest of its texts.",
+        help_text=(
+            "The ZIP holds each panel's selected image with a manifest of its texts. "
+            "The MP4 plays each panel for its duration, with an SRT of the dialogue; "
+            "EDL and FCPXML are timelines for an editor, zipped with their frames."
+        ),
     )
     layout = forms.ChoiceField(
         choices=layout_choices, help_text="How panels sit on a PDF page (ignored for a ZIP)."
@@ -36,4 +41,21 @@ class ExportForm(forms.Form):
         required=False,
         label="Cast sheet",
         help_text="Each character on the board with the images of their default sheet.",
+    )
+    fps = forms.TypedChoiceField(
+        label="Frame rate",
+        choices=[(f, f"{f} fps") for f in FPS_CHOICES],
+        coerce=int,
+        help_text="MP4, EDL and FCPXML only.",
+    )
+    size = forms.TypedChoiceField(
+        label="Frame size",
+        choices=[(h, f"{h}p") for h in HEIGHT_CHOICES],
+        coerce=int,
+        help_text="Height in pixels; the width follows the board's shape.",
+    )
+    captions = forms.BooleanField(
+        required=False,
+        label="Burn in captions",
+        help_text="Shot number and dialogue drawn on the MP4's picture.",
     )

@@ -9,6 +9,7 @@ is harmless because the run claims the row with a conditional update.
 from __future__ import annotations
 
 import logging
+import os
 import tempfile
 import time
 import uuid
@@ -24,6 +25,12 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from boards.animatic_export import (
+    EXTENSIONS,
+    animatic_defaults,
+    animatic_options,
+    animatic_write,
+)
 from boards.export_adapter import board_snapshot
 from boards.exports import (
     DEFAULT_LAYOUT,
@@ -33,6 +40,7 @@ from boards.exports import (
     render_pdf,
     render_zip,
 )
+from boards.exports.animatic import NO_TAKES_MESSAGE
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.models import Board, Export, Panel
 from studio.storage import project_prefix
@@ -54,6 +62,12 @@ TOO_LONG_MESSAGE = (
 STALE_MESSAGE = (
     "The export stopped before it finished (the worker may have restarted). Export again."
 )
+# How often (seconds) a running export looks whether someone cancelled it.
+CANCEL_CHECK_S = 0.5
+
+
+class ExportCancelled(Exception):
+    """Raised inside a running export when its row is no longer `running`."""
 
 
 def ttl() -> timedelta:
@@ -70,6 +84,7 @@ def export_defaults(board: Board) -> dict[str, Any]:
         "orientation": "landscape",
         "cover": False,
         "cast_sheet": False,
+        **animatic_defaults(),
     }
 
 
@@ -90,9 +105,15 @@ def export_settings_for(board: Board) -> dict[str, Any]:
     for key, choices in allowed.items():
         if saved.get(key) in choices:
             values[key] = saved[key]
-    for key in ("cover", "cast_sheet"):
+    for key in ("cover", "cast_sheet", "captions"):
         if isinstance(saved.get(key), bool):
             values[key] = saved[key]
+    for key in ("fps", "size"):
+        try:
+            animatic_options({key: saved.get(key)})
+        except ValidationError:
+            continue
+        values[key] = saved[key]
     return values
 
 
@@ -146,19 +167,28 @@ def export_request(*, board: Board, user, format: str, **values: Any) -> Export:
     from boards.tasks import run_export
 
     if format not in Export.Format.values:
-        raise ValidationError(f"Unknown export format “{format}”: use PDF or ZIP.")
+        raise ValidationError(
+            f"Unknown export format “{format}”: use PDF, ZIP, MP4, EDL or FCPXML."
+        )
     options = export_options(values)
+    animatic = animatic_options(values)
     if not Panel.objects.filter(board=board).exists():
         raise ValidationError(EMPTY_BOARD_MESSAGE)
-    remembered = {
-        "format": format,
+    if (
+        format in Export.ANIMATIC_FORMATS
+        and not Panel.objects.filter(board=board, selected_take__isnull=False).exists()
+    ):
+        raise ValidationError(NO_TAKES_MESSAGE)
+    page_options = {
         "layout": options.layout,
         "paper": options.paper,
         "orientation": options.orientation,
         "cover": options.cover,
         "cast_sheet": options.cast_sheet,
     }
-    stored_options = {k: v for k, v in remembered.items() if k != "format"}
+    video_options = {"fps": animatic.fps, "size": animatic.height, "captions": animatic.captions}
+    remembered = {"format": format, **page_options, **video_options}
+    stored_options = video_options if format in Export.ANIMATIC_FORMATS else page_options
     exports_cleanup()
     with transaction.atomic():
         # update(), not save(): remembering a viewer's settings is not an edit of
@@ -178,7 +208,12 @@ def export_request(*, board: Board, user, format: str, **values: Any) -> Export:
 
 
 class _Progress:
-    """Writes the percentage to the row, at most about twice a second."""
+    """Writes the percentage to the row about twice a second, and notices a cancel.
+
+    The write is conditional on the row still running: when it changes
+    nothing, someone cancelled the export (or the cleanup gave up on it), and
+    ExportCancelled stops the renderer between two panels.
+    """
 
     def __init__(self, export_id: int) -> None:
         self.export_id = export_id
@@ -187,12 +222,14 @@ class _Progress:
 
     def __call__(self, done: int, total: int) -> None:
         # 99 at most: the last percent is storing the file.
-        percent = min(99, done * 100 // max(total, 1))
+        percent = max(self.last_percent, min(99, done * 100 // max(total, 1)))
         now = time.monotonic()
-        if percent > self.last_percent and (now - self.last_write >= 0.5 or percent == 99):
-            Export.objects.filter(pk=self.export_id, state=Export.State.RUNNING).update(
-                progress=percent
-            )
+        if now - self.last_write >= CANCEL_CHECK_S or (percent == 99 > self.last_percent):
+            still_running = Export.objects.filter(
+                pk=self.export_id, state=Export.State.RUNNING
+            ).update(progress=percent)
+            if not still_running:
+                raise ExportCancelled()
             self.last_percent, self.last_write = percent, now
 
 
@@ -219,19 +256,25 @@ def export_run(export_id: int) -> Export | None:
         return None
     export = Export.objects.select_related("board__project").get(pk=export_id)
     board = export.board
+    subtitles, notes = "", ""
     try:
-        options = export_options(export.options)
-        with tempfile.TemporaryFile() as tmp:
-            export_write(
-                board,
-                format=export.format,
-                options=options,
-                out=tmp,
-                progress=_Progress(export.pk),
-            )
-            tmp.seek(0)
-            name = f"{project_prefix(board.project_id)}exports/{uuid.uuid4().hex}.{export.format}"
-            stored = default_storage.save(name, File(tmp, name=name))
+        if export.format in Export.ANIMATIC_FORMATS:
+            stored, subtitles, notes = _run_animatic(export)
+        else:
+            options = export_options(export.options)
+            with tempfile.TemporaryFile() as tmp:
+                export_write(
+                    board,
+                    format=export.format,
+                    options=options,
+                    out=tmp,
+                    progress=_Progress(export.pk),
+                )
+                tmp.seek(0)
+                stored = _store(export, tmp, export.format)
+    except ExportCancelled:
+        log.info("export %s of board %s was cancelled", export.pk, board.pk)
+        return _reload(export.pk)
     except (EmptyBoardError, ValidationError, ValueError) as exc:
         message = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
         _fail(export.pk, message)
@@ -248,15 +291,63 @@ def export_run(export_id: int) -> Export | None:
         state=Export.State.DONE,
         progress=100,
         file=stored,
+        subtitles=subtitles,
+        notes=notes,
         finished=finished,
         expires=finished + ttl(),
     )
     if not updated:
-        # Marked stale by the cleanup meanwhile: nobody will point at this file.
-        default_storage.delete(stored)
+        # Cancelled or marked stale meanwhile: nobody will point at these files.
+        for name in (stored, subtitles):
+            if name:
+                default_storage.delete(name)
     elif export.requested_by_id:
         _tell_requester_it_is_ready(export)
     return _reload(export.pk)
+
+
+def _store(export: Export, fh, extension: str) -> str:
+    name = f"{project_prefix(export.board.project_id)}exports/{uuid.uuid4().hex}.{extension}"
+    return default_storage.save(name, File(fh, name=name))
+
+
+def _run_animatic(export: Export) -> tuple[str, str, str]:
+    """Render an MP4 (with its SRT) or a timeline ZIP; returns file, subtitles, notes."""
+    options = animatic_options(export.options)
+    extension = EXTENSIONS[Export.Format(export.format)]
+    # A folder, not an open file: the MP4 muxer re-reads its output to move the
+    # index to the front (+faststart), which needs a real path.
+    with tempfile.TemporaryDirectory(prefix="castboard-export-") as folder:
+        out_path = os.path.join(folder, f"animatic.{extension}")
+        srt_path = os.path.join(folder, "animatic.srt") if export.format == "mp4" else None
+        plan = animatic_write(
+            export.board,
+            format=export.format,
+            options=options,
+            out_path=out_path,
+            srt_path=srt_path,
+            progress=_Progress(export.pk),
+        )
+        with open(out_path, "rb") as fh:
+            stored = _store(export, fh, extension)
+        subtitles = ""
+        if srt_path is not None:
+            with open(srt_path, "rb") as fh:
+                subtitles = _store(export, fh, "srt")
+    return stored, subtitles, "\n".join(plan.notes)
+
+
+def export_cancel(*, export: Export) -> bool:
+    """Stop a queued or running export. Returns False if it had already ended.
+
+    A running export notices within about CANCEL_CHECK_S, removes its
+    temporary files and frees its worker; nothing is stored.
+    """
+    return bool(
+        Export.objects.filter(pk=export.pk, state__in=Export.ACTIVE_STATES).update(
+            state=Export.State.CANCELLED, finished=timezone.now()
+        )
+    )
 
 
 def _tell_requester_it_is_ready(export: Export) -> None:
@@ -286,13 +377,14 @@ def exports_cleanup(*, now: datetime | None = None) -> int:
     now = now or timezone.now()
     changed = 0
     expired = Export.objects.filter(state=Export.State.DONE, expires__lte=now)
-    for pk, name in expired.values_list("pk", "file"):
+    for pk, name, subtitles in expired.values_list("pk", "file", "subtitles"):
         if Export.objects.filter(pk=pk, state=Export.State.DONE).update(
-            state=Export.State.EXPIRED, file=""
+            state=Export.State.EXPIRED, file="", subtitles=""
         ):
             changed += 1
-            if name:
-                default_storage.delete(name)
+            for stored in (name, subtitles):
+                if stored:
+                    default_storage.delete(stored)
     changed += Export.objects.filter(
         state__in=Export.ACTIVE_STATES, created__lte=now - STALE_AFTER
     ).update(state=Export.State.FAILED, error=STALE_MESSAGE, finished=now)
@@ -302,4 +394,7 @@ def exports_cleanup(*, now: datetime | None = None) -> int:
 def export_download_name(export: Export) -> str:
     """The file name offered on download: board name and date, letters and dashes only."""
     stem = slugify(export.board.name) or "board"
-    return f"{stem}-{timezone.localtime(export.created):%Y-%m-%d}.{export.format}"
+    day = f"{timezone.localtime(export.created):%Y-%m-%d}"
+    if export.format in (Export.Format.EDL, Export.Format.FCPXML):
+        return f"{stem}-{day}-{export.format}.zip"
+    return f"{stem}-{day}.{export.format}"

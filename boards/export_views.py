@@ -10,10 +10,10 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards import export_services
 from boards.export_forms import ExportForm
@@ -31,6 +31,11 @@ def _summary(export: Export) -> str:
     options = export.options or {}
     if export.format == Export.Format.ZIP:
         return "Selected images with a manifest"
+    if export.format in Export.ANIMATIC_FORMATS:
+        parts = [f"{options.get('size', '')}p", f"{options.get('fps', '')} fps"]
+        if export.format == Export.Format.MP4:
+            parts.append("captions burned in" if options.get("captions") else "SRT captions")
+        return " · ".join(parts)
     layout = LAYOUTS.get(options.get("layout", ""))
     parts = [
         layout.label if layout else options.get("layout", ""),
@@ -46,7 +51,7 @@ def _summary(export: Export) -> str:
 
 def _with_download(export: Export) -> Export:
     """Attach a summary and the permission-checked media URL, asking for a readable name."""
-    attach(export, summary=_summary(export), download_url="")
+    attach(export, summary=_summary(export), download_url="", subtitles_url="")
     if export.state == Export.State.DONE and export.file:
         name = export_services.export_download_name(export)
         attach(
@@ -54,6 +59,13 @@ def _with_download(export: Export) -> Export:
             download_url=f"{export.file.url}?{urlencode({'as': name})}",
             download_name=name,
         )
+        if export.subtitles:
+            srt_name = name.rsplit(".", 1)[0] + ".srt"
+            attach(
+                export,
+                subtitles_url=f"{export.subtitles.url}?{urlencode({'as': srt_name})}",
+                subtitles_name=srt_name,
+            )
     return export
 
 
@@ -112,3 +124,20 @@ def export_status(request: HtmxHttpRequest, pk: int) -> HttpResponse:
     if request.htmx:
         return render(request, "boards/export_status.html", context)
     return render(request, "boards/export_status_page.html", context)
+
+
+@login_required
+@require_POST
+def export_cancel(request: HtmxHttpRequest, pk: int) -> HttpResponse:
+    """Stop an export still queued or running: the person who asked for it, or an editor."""
+    access = export_for(request.user, pk)
+    export = access.obj
+    if not (access.can_edit or export.requested_by_id == request.user.pk):
+        raise PermissionDenied
+    if export_services.export_cancel(export=export):
+        messages.info(request, "Export cancelled. Nothing was kept.")
+    export.refresh_from_db()
+    context = {"export": _with_download(export), "board": export.board, "project": access.project}
+    if request.htmx:
+        return render(request, "boards/export_status.html", context)
+    return redirect("export_status", pk=export.pk)

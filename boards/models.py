@@ -222,7 +222,7 @@ class Take(StoredImage):
 
 
 class Export(models.Model):
-    """One PDF or ZIP export of a board, made in the background and kept for a while.
+    """One export of a board (PDF, ZIP, MP4 or an editor's timeline), made in the background.
 
     The file lives under `projects/<project id>/exports/`, so the
     permission-checked media view serves it to members only.
@@ -231,6 +231,12 @@ class Export(models.Model):
     class Format(models.TextChoices):
         PDF = "pdf", "PDF"
         ZIP = "zip", "ZIP of images"
+        MP4 = "mp4", "MP4 animatic"
+        EDL = "edl", "EDL timeline (ZIP)"
+        FCPXML = "fcpxml", "FCPXML timeline (ZIP)"
+
+    # Formats made by the animatic renderers: timed panels rather than pages.
+    ANIMATIC_FORMATS = ("mp4", "edl", "fcpxml")
 
     class State(models.TextChoices):
         QUEUED = "queued", "Queued"
@@ -238,6 +244,7 @@ class Export(models.Model):
         DONE = "done", "Ready"
         FAILED = "failed", "Failed"
         EXPIRED = "expired", "Expired"
+        CANCELLED = "cancelled", "Cancelled"
 
     ACTIVE_STATES = ("queued", "running")
 
@@ -245,12 +252,16 @@ class Export(models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    format = models.CharField(max_length=4, choices=Format.choices, default=Format.PDF)
+    format = models.CharField(max_length=8, choices=Format.choices, default=Format.PDF)
     # The form's settings as asked: layout, paper, orientation, cover, cast_sheet.
     options = models.JSONField(default=dict, blank=True)
-    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.QUEUED)
     progress = models.PositiveSmallIntegerField(default=0)  # percent
     file = models.FileField(max_length=300, blank=True)
+    # The MP4's SRT, stored beside it and deleted with it.
+    subtitles = models.FileField(max_length=300, blank=True)
+    # What was changed to make the board play (clamped durations), one line each.
+    notes = models.TextField(blank=True)
     error = models.TextField(blank=True)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)

@@ -75,3 +75,10 @@ def panel_neighbours(panel: Panel) -> tuple[Panel | None, Panel | None]:
     before = siblings.filter(position__lt=panel.position).order_by("-position").first()
     after = siblings.filter(position__gt=panel.position).order_by("position").first()
     return before, after
+
+
+def board_playlist(board: Board) -> list[Panel]:
+    """A board's panels in shot order with their selected takes, for the player (one query)."""
+    return list(
+        Panel.objects.filter(board=board).select_related("selected_take").order_by("position")
+    )

@@ -181,7 +181,11 @@ _SERVED_TYPES = {
     ".webp": "image/webp",
     ".pdf": "application/pdf",
     ".zip": "application/zip",
+    ".mp4": "video/mp4",
+    ".srt": "application/x-subrip",
 }
+# Downloads rather than pages: the browser saves these under the name asked for.
+_ATTACHMENT_TYPES = ("application/pdf", "application/zip", "video/mp4", "application/x-subrip")
 
 
 @login_required
@@ -213,7 +217,7 @@ def media(request, name):
     response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
     for key, value in headers.items():
         response[key] = value
-    if content_type in ("application/pdf", "application/zip"):
+    if content_type in _ATTACHMENT_TYPES:
         filename = request.GET.get("as") or path.name
         response["Content-Disposition"] = _attachment(filename, path.suffix)
     return response

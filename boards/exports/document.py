@@ -41,6 +41,8 @@ class ExportPanel:
     cast: tuple[str, ...] = ()
     image_path: str | None = None
     image_sha256: str | None = None
+    # The take's storage name, for renderers that read bytes through a loader.
+    image_name: str | None = None
     # Anything else the manifest should carry (take id, seed, backend...).
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
