@@ -29,13 +29,16 @@ def animatic_defaults() -> dict[str, Any]:
 
 
 def animatic_options(values: dict[str, Any]) -> AnimaticOptions:
-    """AnimaticOptions from form-shaped settings; ValidationError names what is wrong."""
+    """AnimaticOptions from form-shaped settings (missing ones take the defaults).
+
+    Raises ValidationError naming what is wrong.
+    """
     defaults = animatic_defaults()
     try:
         return AnimaticOptions(
-            fps=int(values.get("fps", defaults["fps"])),
-            height=int(values.get("size", defaults["size"])),
-            captions=bool(values.get("captions", defaults["captions"])),
+            fps=int(values.get("fps") or defaults["fps"]),
+            height=int(values.get("size") or defaults["size"]),
+            captions=bool(values.get("captions")),
         )
     except (TypeError, ValueError) as exc:
         raise ValidationError(str(exc)) from None

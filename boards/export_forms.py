@@ -46,12 +46,16 @@ class ExportForm(forms.Form):
         label="Frame rate",
         choices=[(f, f"{f} fps") for f in FPS_CHOICES],
         coerce=int,
+        required=False,
+        empty_value=None,
         help_text="MP4, EDL and FCPXML only.",
     )
     size = forms.TypedChoiceField(
         label="Frame size",
         choices=[(h, f"{h}p") for h in HEIGHT_CHOICES],
         coerce=int,
+        required=False,
+        empty_value=None,
         help_text="Height in pixels; the width follows the board's shape.",
     )
     captions = forms.BooleanField(

@@ -42,6 +42,7 @@ from boards.exports import (
 )
 from boards.exports.animatic import NO_TAKES_MESSAGE
 from boards.exports.document import EMPTY_BOARD_MESSAGE
+from boards.exports.timing import FPS_CHOICES, HEIGHT_CHOICES
 from boards.models import Board, Export, Panel
 from studio.storage import project_prefix
 
@@ -108,12 +109,9 @@ def export_settings_for(board: Board) -> dict[str, Any]:
     for key in ("cover", "cast_sheet", "captions"):
         if isinstance(saved.get(key), bool):
             values[key] = saved[key]
-    for key in ("fps", "size"):
-        try:
-            animatic_options({key: saved.get(key)})
-        except ValidationError:
-            continue
-        values[key] = saved[key]
+    for key, choices in (("fps", FPS_CHOICES), ("size", HEIGHT_CHOICES)):
+        if saved.get(key) in choices:
+            values[key] = saved[key]
     return values
 
 

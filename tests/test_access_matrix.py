@@ -127,6 +127,10 @@ CASES: dict[str, Case] = {
     "take_edit": c("take", ("POST", WRITE), instruction="mirror"),
     "board_export": c("board", ("GET", READ), ("POST", READ), format="pdf", layout="3x2"),
     "export_status": c("export", ("GET", READ)),
+    # The world's export was asked for by the owner: a viewer may cancel only their own.
+    "export_cancel": c("export", ("POST", WRITE)),
+    "board_play": c("board", ("GET", READ)),
+    "panel_duration": c("panel", ("POST", WRITE), duration="3"),
 }
 
 

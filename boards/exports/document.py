@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Literal
+
+from .timing import panel_timing, running_time
 
 BoardKind = Literal["storyboard", "comic"]
 Paper = Literal["a4", "letter"]
@@ -68,6 +71,11 @@ class ExportBoard:
     date: datetime.date
     panels: tuple[ExportPanel, ...]
     cast: tuple[ExportCastMember, ...] = ()
+
+    @property
+    def running_time(self) -> Decimal:
+        """Seconds the board plays as an animatic (durations clamped as the player does)."""
+        return running_time([panel_timing(p.shot, p.duration_s) for p in self.panels])
 
     def __post_init__(self) -> None:
         if self.kind not in ("storyboard", "comic"):

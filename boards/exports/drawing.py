@@ -13,6 +13,7 @@ from .fonts import FontSet
 from .images import ImageEmbedder
 from .layouts import Layout, PageGeometry, Rect, fit_aspect
 from .textfit import MIN_SIZE, Block, FittedText, Line, text_width
+from .timing import format_running_time
 
 INK = (0.1, 0.1, 0.11)
 MUTED = (0.42, 0.42, 0.45)
@@ -199,7 +200,13 @@ def draw_chrome(ctx: RenderContext, page_no: int) -> None:
         left_w,
         color=MUTED,
     )
-    meta = f"{board.kind.capitalize()} \u00b7 {ctx.clean(board.aspect_label, 'regular')}"
+    meta = " \u00b7 ".join(
+        (
+            board.kind.capitalize(),
+            ctx.clean(board.aspect_label, "regular"),
+            f"runs {format_running_time(board.running_time)}",
+        )
+    )
     draw_single_line(
         c,
         format_date(board.date),
