@@ -13,6 +13,7 @@ import os
 import tempfile
 import time
 import uuid
+from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
 
@@ -97,20 +98,19 @@ def export_settings_for(board: Board) -> dict[str, Any]:
     """
     values = export_defaults(board)
     saved = board.export_settings if isinstance(board.export_settings, dict) else {}
-    allowed = {
+    allowed: dict[str, Collection[object]] = {
         "format": Export.Format.values,
         "layout": LAYOUTS,
         "paper": PAPERS,
         "orientation": ORIENTATIONS,
+        "fps": FPS_CHOICES,
+        "size": HEIGHT_CHOICES,
     }
     for key, choices in allowed.items():
         if saved.get(key) in choices:
             values[key] = saved[key]
     for key in ("cover", "cast_sheet", "captions"):
         if isinstance(saved.get(key), bool):
-            values[key] = saved[key]
-    for key, choices in (("fps", FPS_CHOICES), ("size", HEIGHT_CHOICES)):
-        if saved.get(key) in choices:
             values[key] = saved[key]
     return values
 
