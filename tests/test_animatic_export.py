@@ -322,3 +322,24 @@ def test_frame_size_is_even_and_follows_the_board_shape():
 def test_running_time_sums_clamped_durations():
     timings = [panel_timing("1", Decimal("2.5")), panel_timing("2", None), panel_timing("3", 0)]
     assert running_time(timings) == Decimal("4.75")
+
+
+def test_a_500_panel_board_exports_every_panel_on_its_frame(db, tmp_path):
+    board = BoardFactory()
+    panels = [
+        Panel(board=board, position=i, duration=Decimal("0.5") + Decimal(i % 4) / 4)
+        for i in range(500)
+    ]
+    Panel.objects.bulk_create(panels)
+    take_panel = Panel.objects.get(board=board, position=0)
+    add_take(take_panel, (200, 40, 40), (320, 180))
+    out = tmp_path / "long.zip"
+    export(board.pk, "edl", out, "--size", "720", "--fps", "25")
+    archive = zipfile.ZipFile(out)
+    edl = archive.read("timeline.edl").decode()
+    events = re.findall(r"^\d{3,}  AX .* (\S+) (\S+)\r?$", edl, re.M)
+    assert len(events) == 500
+    expected = [frames_for(Decimal("0.5") + Decimal(i % 4) / 4, 25) for i in range(500)]
+    assert [tc_frames(b, 25) - tc_frames(a, 25) for a, b in events] == expected
+    frames = [n for n in archive.namelist() if n.startswith("frames/")]
+    assert len(frames) == 500 and frames[-1] == "frames/shot-500-placeholder.png"

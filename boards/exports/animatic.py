@@ -150,6 +150,7 @@ class FrameRenderer:
         self.fonts = get_fonts()
         self._faces: dict[tuple[str, int], ImageFont.FreeTypeFont | ImageFont.ImageFont] = {}
         self.missing: list[str] = []
+        self._card: Image.Image | None = None
 
     def still(self, panel: ExportPanel, *, captions: bool) -> Image.Image:
         """The RGB frame for a panel: its take letterboxed on black, or a placeholder card."""
@@ -184,6 +185,21 @@ class FrameRenderer:
         return frame
 
     def _placeholder(self, panel: ExportPanel) -> Image.Image:
+        if self._card is None:
+            self._card = self._blank_card()
+        w, h = self.size
+        frame = self._card.copy()
+        draw = ImageDraw.Draw(frame)
+        title = self._face("bold", h // 12)
+        body = self._face("regular", h // 28)
+        label = "Image missing" if panel.shot in self.missing else "Not generated yet"
+        shot = self.fonts.clean(panel.shot, self.fonts.bold)
+        draw.text((w / 2, h / 2 - h // 24), f"Shot {shot}", fill=CARD_INK, font=title, anchor="ms")
+        draw.text((w / 2, h / 2 + h // 24), label, fill=CARD_INK, font=body, anchor="mt")
+        return frame
+
+    def _blank_card(self) -> Image.Image:
+        """The placeholder's tinted card with its dashed edge, drawn once per export."""
         w, h = self.size
         frame = Image.new("RGB", self.size, CARD)
         draw = ImageDraw.Draw(frame)
@@ -198,13 +214,6 @@ class FrameRenderer:
             y2 = min(y + dash, h - inset)
             draw.line([(inset, y), (inset, y2)], fill=CARD_EDGE, width=edge)
             draw.line([(w - inset, y), (w - inset, y2)], fill=CARD_EDGE, width=edge)
-        title = self._face("bold", h // 12)
-        body = self._face("regular", h // 28)
-        label = "Image missing" if panel.shot in self.missing else "Not generated yet"
-        draw.text(
-            (w / 2, h / 2 - h // 24), f"Shot {panel.shot}", fill=CARD_INK, font=title, anchor="ms"
-        )
-        draw.text((w / 2, h / 2 + h // 24), label, fill=CARD_INK, font=body, anchor="mt")
         return frame
 
     def _captions(self, frame: Image.Image, panel: ExportPanel) -> None:

@@ -44,7 +44,7 @@ def _write_frames(
     for done, shot in enumerate(plan.shots, start=1):
         name = frame_name(shot)
         buffer = io.BytesIO()
-        renderer.still(shot.panel, captions=False).save(buffer, "PNG", compress_level=3)
+        renderer.still(shot.panel, captions=False).save(buffer, "PNG", compress_level=1)
         # PNG is compressed already: storing it again costs time and saves nothing.
         zf.writestr(name, buffer.getvalue(), compress_type=zipfile.ZIP_STORED)
         names.append(name)
