@@ -71,6 +71,7 @@ def test_each_cut_changes_frame_and_caption_within_one_frame(page, played_board,
     log_in(page, "director")
     page.goto(f"/boards/{played_board.pk}/")
     expect(page.locator(".board-meta")).to_contain_text("runs 0:02.4")
+    screenshot(page, shots, "board-with-running-time")
     page.get_by_role("link", name="Play").click()
     expect(page.locator("[data-clock]")).to_have_text("0:00.0 / 0:02.4")
     expect(page.locator(".animatic-segment")).to_have_count(4)
@@ -167,3 +168,19 @@ def test_editor_drags_a_boundary_to_lengthen_a_panel(page, played_board):
     panel = Panel.objects.get(board=played_board, position=0)
     assert Decimal("0.9") <= panel.duration <= Decimal("1.1")
     expect(page.locator("[data-running-time]")).not_to_have_text("0:02.4")
+
+
+def test_export_page_queues_an_mp4_that_can_be_cancelled(page, played_board, shots):
+    log_in(page, "director")
+    page.goto(f"/boards/{played_board.pk}/export/")
+    page.get_by_label("MP4 animatic").check()
+    page.get_by_label("Frame rate").select_option("25")
+    page.get_by_label("Frame size").select_option("720")
+    page.get_by_label("Burn in captions").check()
+    screenshot(page, shots, "export-animatic-choices")
+    page.get_by_role("button", name="Export").click()
+    # No export worker runs in this test: the export waits in the queue until cancelled.
+    expect(page.locator(".export-status")).to_contain_text("720p · 25 fps · captions burned in")
+    page.get_by_role("button", name="Cancel export").click()
+    expect(page.locator(".export-status")).to_contain_text("Cancelled before it finished")
+    screenshot(page, shots, "export-cancelled")
