@@ -33,10 +33,12 @@ class Line:
 
 def plain(text: str) -> str:
     """Text without Fountain emphasis marks (*italic*, **bold**, _underline_) or escapes."""
+    # Escaped marks are parked on private-use characters while emphasis is taken out.
+    text = _ESCAPE.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
     previous = None
     while previous != text:
         previous, text = text, _EMPHASIS.sub(r"\2", text)
-    return _ESCAPE.sub(r"\1", text)
+    return "".join(chr(ord(c) - 0xE000) if 0xE000 <= ord(c) < 0xE080 else c for c in text)
 
 
 def visible_lines(text: str) -> tuple[list[Line], list[tuple[int, str]]]:
@@ -117,8 +119,13 @@ def split_heading(text: str) -> tuple[str, str]:
     return " ".join(plain(text).split()), number
 
 
+# Not transitions by the letter of the syntax (no "TO:"), but never a picture either.
+_FADES = re.compile(r"^(?:FADE (?:IN|OUT)|FADE TO BLACK|CUT TO BLACK)[.:]?$")
+
+
 def is_transition(text: str) -> bool:
-    return text.endswith("TO:") and text == text.upper() and any(c.isalpha() for c in text)
+    capitals = text == text.upper() and any(c.isalpha() for c in text)
+    return capitals and (text.endswith("TO:") or bool(_FADES.match(text)))
 
 
 def is_cue(text: str) -> bool:

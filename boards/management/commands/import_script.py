@@ -68,8 +68,7 @@ class Command(BaseCommand):
             change = ""
             if not line.created:
                 change = (
-                    f" | kept {line.kept}, changed {line.changed}, new {line.new}, "
-                    f"gone {line.gone}"
+                    f" | kept {line.kept}, changed {line.changed}, new {line.new}, gone {line.gone}"
                 )
             self.stdout.write(
                 f"{line.name} | {line.panels} panels | cast: {cast} | location: {where}{change}"
