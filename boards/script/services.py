@@ -20,6 +20,10 @@ from characters.models import Character, Location
 from characters.services import character_create
 from studio.models import Project
 
+# Rows per INSERT: PostgreSQL takes 65,535 parameters a statement (a panel has 17).
+# SQLite's 999-parameter cap makes Django cut smaller batches there anyway.
+_BATCH = 2000
+
 Choice = int | str | None  # a character/location id, NEW, or None for "no one"
 
 
@@ -218,7 +222,7 @@ def _create_boards(
         for position, beat in enumerate(plan.panels):
             panels.append(_panel(board.pk, position, beat, resolver.location(beat)))
             casts.append(resolver.cast(beat))
-    Panel.objects.bulk_create(panels, batch_size=500)
+    Panel.objects.bulk_create(panels, batch_size=_BATCH)
     _bulk_cast(panels, casts)
     _report_boards(boards, plans, panels, casts, resolver, result)
     result.board_ids.extend(b.pk for b in boards)
@@ -231,7 +235,7 @@ def _bulk_cast(panels: list[Panel], casts: list[list[int]]) -> None:
             for panel, ids in zip(panels, casts, strict=True)
             for order, pk in enumerate(ids)
         ],
-        batch_size=500,
+        batch_size=_BATCH,
     )
 
 
@@ -348,9 +352,9 @@ def _revise(
     Panel.objects.bulk_update(
         to_update,
         ["action", "dialogue", "script_text", "script_key", "script_state"],
-        batch_size=500,
+        batch_size=_BATCH,
     )
-    Panel.objects.bulk_create(new_panels, batch_size=500)
+    Panel.objects.bulk_create(new_panels, batch_size=_BATCH)
     _bulk_cast(new_panels, new_casts)
     for board_id, ordered in orders.items():
         if any(p.position >= _SHADOW for p in ordered) or [p.position for p in ordered] != sorted(
