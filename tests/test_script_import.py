@@ -100,9 +100,13 @@ def test_import_creates_boards_panels_cast_and_locations(team, bible):
 
 
 def test_choices_override_the_match_and_create_characters_and_locations(team, bible):
-    mara, _, _ = bible
+
     preview = script_preview(
-        project=team.project, data=DRAFT_1.encode(), name="k.fountain", options=Options(), revise=False
+        project=team.project,
+        data=DRAFT_1.encode(),
+        name="k.fountain",
+        options=Options(),
+        revise=False,
     )
     script_import(
         project=team.project,
@@ -132,11 +136,17 @@ def test_saving_queries_do_not_grow_per_beat(team, bible):
     def queries(beats_per_scene: int) -> int:
         text = "".join(
             f"INT. ROOM {s} - DAY\n\n"
-            + "".join(f"Beat {b} of scene {s}.\n\nMARA\nLine {b}.\n\n" for b in range(beats_per_scene))
+            + "".join(
+                f"Beat {b} of scene {s}.\n\nMARA\nLine {b}.\n\n" for b in range(beats_per_scene)
+            )
             for s in range(4)
         )
         preview = script_preview(
-            project=team.project, data=text.encode(), name="q.fountain", options=Options(), revise=False
+            project=team.project,
+            data=text.encode(),
+            name="q.fountain",
+            options=Options(),
+            revise=False,
         )
         with CaptureQueriesContext(connection) as ctx:
             script_import(project=team.project, preview=preview, file_name="q.fountain")
@@ -161,7 +171,7 @@ def test_dry_run_saves_nothing_but_reports_the_same(team, bible):
 def test_reimport_keeps_takes_updates_changed_inserts_new_and_flags_gone(team, bible):
     _import(team.project, DRAFT_1)
     scene1, scene2 = Board.objects.filter(project=team.project).order_by("pk")
-    climbs, says, waits = Panel.objects.filter(board=scene1).order_by("position")
+    climbs, _says, waits = Panel.objects.filter(board=scene1).order_by("position")
     take = TakeFactory(panel=waits)
     waits.selected_take = take
     waits.shot_type = "ws"  # the artist's choice survives
@@ -170,7 +180,9 @@ def test_reimport_keeps_takes_updates_changed_inserts_new_and_flags_gone(team, b
 
     preview, result = _import(team.project, DRAFT_2, revise=True)
 
-    assert [(d.count("keep"), d.count("change"), d.count("new"), d.count("gone")) for d in preview.diff] == [
+    assert [
+        (d.count("keep"), d.count("change"), d.count("new"), d.count("gone")) for d in preview.diff
+    ] == [
         (2, 1, 1, 0),
         (1, 0, 0, 1),
         (0, 0, 1, 0),
@@ -198,10 +210,14 @@ def test_reimport_keeps_takes_updates_changed_inserts_new_and_flags_gone(team, b
 
 def test_reimport_of_the_same_file_changes_nothing(team, bible):
     _import(team.project, DRAFT_1)
-    before = list(Panel.objects.order_by("pk").values_list("pk", "board_id", "position", "script_state"))
+    before = list(
+        Panel.objects.order_by("pk").values_list("pk", "board_id", "position", "script_state")
+    )
     preview, _ = _import(team.project, DRAFT_1, revise=True)
     assert all(d.count("keep") == len(d.steps) for d in preview.diff)
-    after = list(Panel.objects.order_by("pk").values_list("pk", "board_id", "position", "script_state"))
+    after = list(
+        Panel.objects.order_by("pk").values_list("pk", "board_id", "position", "script_state")
+    )
     assert before == after
 
 
@@ -231,7 +247,9 @@ def test_single_board_import_and_reimport(team, bible):
 
 def test_bad_file_saves_nothing(team):
     with pytest.raises(ScriptError):
-        script_preview(project=team.project, data=b"%PDF-1.4", name="x.pdf", options=Options(), revise=False)
+        script_preview(
+            project=team.project, data=b"%PDF-1.4", name="x.pdf", options=Options(), revise=False
+        )
     assert not Board.objects.exists()
 
 
@@ -252,7 +270,14 @@ def test_command_dry_run_saves_nothing(team, bible, tmp_path):
     path = tmp_path / "keeper.fountain"
     path.write_text(DRAFT_1)
     out = StringIO()
-    call_command("import_script", str(team.project.pk), str(path), "--dry-run", "--create-missing", stdout=out)
+    call_command(
+        "import_script",
+        str(team.project.pk),
+        str(path),
+        "--dry-run",
+        "--create-missing",
+        stdout=out,
+    )
     assert "nothing saved" in out.getvalue() and "0 unmatched" in out.getvalue()
     assert not Board.objects.exists() and not Location.objects.filter(name="Beach").exists()
 
@@ -262,7 +287,13 @@ def test_command_options_merge_dialogue_and_single_board(team, bible, tmp_path):
     path.write_text(DRAFT_1)
     out = StringIO()
     call_command(
-        "import_script", str(team.project.pk), str(path), "--merge-dialogue", "--single-board", "All", stdout=out
+        "import_script",
+        str(team.project.pk),
+        str(path),
+        "--merge-dialogue",
+        "--single-board",
+        "All",
+        stdout=out,
     )
     assert out.getvalue().splitlines()[0].startswith("All | 3 panels |")
 
@@ -287,7 +318,9 @@ def test_command_rerun_with_a_revised_file_updates(team, bible, tmp_path):
         (b'<?xml version="1.0"?><FinalDraft><Content><Paragraph>', "line 1, column"),
     ],
 )
-def test_command_exits_1_with_a_clear_message_on_a_file_it_cannot_read(team, tmp_path, content, message):
+def test_command_exits_1_with_a_clear_message_on_a_file_it_cannot_read(
+    team, tmp_path, content, message
+):
     path = tmp_path / "script.fdx"
     if content is not None:
         path.write_bytes(content)
