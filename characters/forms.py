@@ -90,6 +90,16 @@ class CharacterForm(EditForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For the team only; never sent to the image model.",
     )
+    aliases = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Other names the script uses for them, separated by commas "
+        "(“Mac, The Keeper”). Script import matches cues by these too.",
+    )
+
+    def clean_aliases(self) -> str:
+        names = [a.strip() for a in self.cleaned_data["aliases"].split(",")]
+        return ", ".join(dict.fromkeys(a for a in names if a))
 
 
 class SheetForm(EditForm):

@@ -69,6 +69,7 @@ urlpatterns = [
     path("", include("characters.urls")),
     path("", include("boards.urls")),
     path("", include("boards.export_urls")),
+    path("", include("boards.script_urls")),
     path("", include("workers.urls")),
     path("admin/", admin.site.urls),
 ]

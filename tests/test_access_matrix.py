@@ -127,6 +127,8 @@ CASES: dict[str, Case] = {
     "take_edit": c("take", ("POST", WRITE), instruction="mirror"),
     "board_export": c("board", ("GET", READ), ("POST", READ), format="pdf", layout="3x2"),
     "export_status": c("export", ("GET", READ)),
+    "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
+    "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
 }
 
 

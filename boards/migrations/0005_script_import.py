@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('boards', '0003_export'),
+        ('boards', '0004_edit_versions'),
     ]
 
     operations = [

@@ -45,6 +45,19 @@ class Step:
     beat: PanelPlan | None = None
     old_text: str = ""
 
+    @property
+    def label(self) -> str:
+        return _LABELS[self.op]
+
+
+_LABELS = {
+    "keep": "kept",
+    "change": "script changed",
+    "new": "new",
+    "gone": "cut",
+    "manual": "drawn by hand",
+}
+
 
 @dataclass
 class BoardDiff:
@@ -55,6 +68,27 @@ class BoardDiff:
 
     def count(self, op: str) -> int:
         return sum(1 for s in self.steps if s.op == op)
+
+    # For the preview template, which cannot pass arguments.
+    @property
+    def kept(self) -> int:
+        return self.count("keep")
+
+    @property
+    def changed(self) -> int:
+        return self.count("change")
+
+    @property
+    def added(self) -> int:
+        return self.count("new")
+
+    @property
+    def gone(self) -> int:
+        return self.count("gone")
+
+    @property
+    def count_changes(self) -> int:
+        return self.changed + self.added + self.gone
 
 
 def _pair_scenes(old: list[OldBoard], new: list[BoardPlan]) -> dict[int, OldBoard]:

@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('characters', '0002_initial'),
+        ('characters', '0003_edit_versions'),
     ]
 
     operations = [
