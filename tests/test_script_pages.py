@@ -37,12 +37,17 @@ def test_upload_then_preview_shows_boards_matches_and_saves_nothing(team, editor
     page = editor_client.get(_preview_url(team.project)).content.decode()
     assert "1 INT. LIGHTHOUSE - NIGHT" in page and "2 EXT. BEACH - DAY" in page
     assert "Create character “Tom”" in page
-    assert 'selected>Mara Quinn</option>' in page
+    assert "selected>Mara Quinn</option>" in page
     assert not Board.objects.filter(project=team.project).exists()
 
 
 def test_bad_file_is_refused_on_the_upload_page_with_what_and_where(team, editor_client):
-    response = _upload(editor_client, team.project, "INT. A\n\nok\n".encode() + "é\n".encode("cp1252") + "ü".encode(), "bad.txt")
+    response = _upload(
+        editor_client,
+        team.project,
+        b"INT. A\n\nok\n" + "é\n".encode("cp1252") + "ü".encode(),
+        "bad.txt",
+    )
     page = response.content.decode()
     assert response.status_code == 200
     assert "bad.txt: The file mixes two text encodings" in page and "line 4" in page
@@ -57,10 +62,14 @@ def test_confirm_with_changed_matches_creates_everything(team, editor_client):
     assert 'name="cue_key_0" value="mara"' in page or 'name="cue_key_1" value="mara"' in page
     form = {
         "action": "confirm",
-        "cue_key_0": "mara", "cue_0": str(mara.pk),
-        "cue_key_1": "tom", "cue_1": "new",
-        "place_key_0": "beach", "place_0": "new",
-        "place_key_1": "lighthouse", "place_1": "",
+        "cue_key_0": "mara",
+        "cue_0": str(mara.pk),
+        "cue_key_1": "tom",
+        "cue_1": "new",
+        "place_key_0": "beach",
+        "place_0": "new",
+        "place_key_1": "lighthouse",
+        "place_1": "",
     }
     response = editor_client.post(_preview_url(team.project), form)
     assert response.status_code == 302
@@ -120,7 +129,9 @@ def test_reimport_preview_shows_the_diff_and_confirm_keeps_takes(team, editor_cl
 
 def test_preview_without_an_upload_sends_back_to_the_upload_page(team, editor_client):
     response = editor_client.get(_preview_url(team.project))
-    assert response.status_code == 302 and response["Location"] == reverse("script_import", args=[team.project.pk])
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "script_import", args=[team.project.pk]
+    )
 
 
 @pytest.mark.parametrize("who", ["viewer", "outsider"])
