@@ -74,8 +74,8 @@ def script_import(request, project_id):
                 revise=False,
             )
         except ScriptError as exc:
-            where = f" (at {exc.where})" if exc.where else ""
-            form.add_error("file", f"{upload.name}: {exc.message}{where} Nothing was saved.")
+            where = f", {exc.where}" if exc.where else ""
+            form.add_error("file", f"{upload.name}{where}: {exc.message} Nothing was saved.")
         else:
             options = {
                 "merge_dialogue": form.cleaned_data["merge_dialogue"],
@@ -89,6 +89,10 @@ def script_import(request, project_id):
         "boards/script_import.html",
         {"project": project, "access": access, "form": form, "can_revise": can_revise},
     )
+
+
+def _count(n: int, word: str) -> str:
+    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _choices(data, prefix: str, count: int) -> dict[str, int | str | None]:
@@ -183,16 +187,16 @@ def script_preview(request, project_id):
         else:
             _forget(request, project.pk)
             verb = "Updated" if revise else "Imported"
+            created = [
+                _count(len(result.created_characters), "character"),
+                _count(len(result.created_locations), "location"),
+            ]
+            created = [c for c in created if not c.startswith("0 ")]
             messages.success(
                 request,
-                f"{verb} {pending['name']}: {len(result.boards)} boards, "
-                f"{result.panel_count} panels"
-                + (
-                    f"; created {len(result.created_characters)} characters and "
-                    f"{len(result.created_locations)} locations"
-                    if result.created_characters or result.created_locations
-                    else ""
-                )
+                f"{verb} {pending['name']}: {_count(len(result.boards), 'board')}, "
+                f"{_count(result.panel_count, 'panel')}"
+                + (f"; created {' and '.join(created)}" if created else "")
                 + ".",
             )
             if len(result.board_ids) == 1:

@@ -50,7 +50,7 @@ def test_bad_file_is_refused_on_the_upload_page_with_what_and_where(team, editor
     )
     page = response.content.decode()
     assert response.status_code == 200
-    assert "bad.txt: The file mixes two text encodings" in page and "line 4" in page
+    assert "bad.txt, line 4: The file mixes two text encodings" in page
     assert "Nothing was saved" in page
     assert not Board.objects.exists()
 
@@ -155,3 +155,12 @@ def test_aliases_edited_in_the_character_form_match_cues(team, editor_client):
     _upload(editor_client, team.project, DRAFT_1)
     editor_client.post(_preview_url(team.project), {"action": "confirm"})
     assert Panel.objects.filter(dialogue__startswith="TOM:", cast__character=tom).count() == 1
+
+
+def test_imported_boards_are_listed_in_script_order(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_2)
+    response = editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    page = editor_client.get(response["Location"]).content.decode()
+    assert "Imported keeper.fountain: 3 boards, 6 panels." in page
+    names = ["1 INT. LIGHTHOUSE - NIGHT", "2 EXT. BEACH - DAY", "3 EXT. PIER - NIGHT"]
+    assert [page.index(n) for n in names] == sorted(page.index(n) for n in names)

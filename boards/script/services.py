@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import string
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 from django.db import transaction
+from django.db.models import Case, DateTimeField, Value, When
 
 from boards.models import Board, CastMember, Panel
 from boards.script.breakdown import BoardPlan, PanelPlan
@@ -216,6 +218,7 @@ def _create_boards(
         for i, plan in enumerate(plans)
     ]
     Board.objects.bulk_create(boards)
+    _in_script_order(boards)
     panels: list[Panel] = []
     casts: list[list[int]] = []
     for board, plan in zip(boards, plans, strict=True):
@@ -226,6 +229,26 @@ def _create_boards(
     _bulk_cast(panels, casts)
     _report_boards(boards, plans, panels, casts, resolver, result)
     result.board_ids.extend(b.pk for b in boards)
+
+
+def _in_script_order(boards: list[Board]) -> None:
+    """Space the boards' `updated` a microsecond apart, first scene newest.
+
+    Project pages list boards most recently changed first; one UPDATE makes
+    a fresh import read in script order there.
+    """
+    if len(boards) < 2:
+        return
+    newest = max(b.updated for b in boards)
+    Board.objects.filter(pk__in=[b.pk for b in boards]).update(
+        updated=Case(
+            *[
+                When(pk=b.pk, then=Value(newest - timedelta(microseconds=i)))
+                for i, b in enumerate(boards)
+            ],
+            output_field=DateTimeField(),
+        )
+    )
 
 
 def _bulk_cast(panels: list[Panel], casts: list[list[int]]) -> None:
