@@ -33,6 +33,8 @@ class Line:
 
 def plain(text: str) -> str:
     """Text without Fountain emphasis marks (*italic*, **bold**, _underline_) or escapes."""
+    if not any(mark in text for mark in "*_\\"):
+        return text
     # Escaped marks are parked on private-use characters while emphasis is taken out.
     text = _ESCAPE.sub(lambda m: chr(0xE000 + ord(m.group(1))), text)
     previous = None

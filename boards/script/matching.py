@@ -17,6 +17,7 @@ _POSSESSIVE = re.compile(r"['\u2019]S$", re.IGNORECASE)
 _PREFIX = re.compile(
     r"^(?:INT\.?\s*/\s*EXT|EXT\.?\s*/\s*INT|INT|EXT|EST|I\s*/\s*E|E\s*/\s*I)\.?\s+", re.IGNORECASE
 )
+_CONTD = re.compile(r"\s*\(\s*CONT['\u2019]?D\s*\)", re.IGNORECASE)
 _DASH = re.compile(r"\s+(?:-{1,2}|\u2013|\u2014)\s+")
 
 
@@ -43,7 +44,7 @@ def name_key(name: str) -> str:
 def cue_label(cue: str) -> str:
     """How a speaker is written in a panel's dialogue: extensions kept but CONT'D, which
     only says the speech goes on after a page break or action."""
-    label = re.sub(r"\s*\(\s*CONT['\u2019]?D\s*\)", "", cue, flags=re.IGNORECASE)
+    label = _CONTD.sub("", cue)
     return " ".join(label.split())
 
 
