@@ -117,7 +117,7 @@ def _apply_choices(preview: Preview, cues: dict, places: dict) -> None:
     for rows, chosen in ((preview.cues, cues), (preview.places, places)):
         for row in rows:
             choice = chosen.get(row.key, row.match)
-            row.choice = "" if choice is None else str(choice)  # type: ignore[attr-defined]
+            row.choice = "" if choice is None else str(choice)
 
 
 def _valid_ids(project, cues: dict, places: dict) -> None:

@@ -164,3 +164,16 @@ def test_imported_boards_are_listed_in_script_order(team, editor_client):
     assert "Imported keeper.fountain: 3 boards, 6 panels." in page
     names = ["1 INT. LIGHTHOUSE - NIGHT", "2 EXT. BEACH - DAY", "3 EXT. PIER - NIGHT"]
     assert [page.index(n) for n in names] == sorted(page.index(n) for n in names)
+
+
+def test_board_page_marks_changed_and_cut_panels(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_1)
+    editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    _upload(editor_client, team.project, DRAFT_2, revise="on")
+    editor_client.post(_preview_url(team.project), {"action": "confirm", "revise": "on"})
+    scene1 = Board.objects.get(project=team.project, name="1 INT. LIGHTHOUSE - NIGHT")
+    scene2 = Board.objects.get(project=team.project, name="2 EXT. BEACH - DAY")
+    page1 = editor_client.get(reverse("board_detail", args=[scene1.pk])).content.decode()
+    page2 = editor_client.get(reverse("board_detail", args=[scene2.pk])).content.decode()
+    assert page1.count(">Script changed</span>") == 1 and "Cut from script" not in page1
+    assert page2.count(">Cut from script</span>") == 1

@@ -64,6 +64,7 @@ class NameRow:
     label: str
     count: int
     match: int | None
+    choice: str = ""  # what the preview's select shows: an id, NEW, or "" for none
 
 
 @dataclass
