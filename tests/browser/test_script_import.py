@@ -67,3 +67,33 @@ def test_unreadable_file_shows_what_and_where(page, writer, shots, tmp_path):
     )
     expect(page.locator(".errorlist")).to_contain_text("line 3")
     screenshot(page, shots, "script-error")
+
+
+def test_revised_draft_preview_shows_the_diff_then_updates(page, writer, shots, tmp_path):
+    from tests.test_script_import import DRAFT_1, DRAFT_2
+
+    first, second = tmp_path / "keeper.fountain", tmp_path / "keeper-v2.fountain"
+    first.write_text(DRAFT_1)
+    second.write_text(DRAFT_2)
+    log_in(page, "writer")
+    for path in (first, second):
+        page.goto(f"/project/{writer.pk}/script/import/")
+        page.get_by_label("Script file").set_input_files(str(path))
+        page.get_by_role("button", name="Read the script").click()
+        if path == first:
+            page.get_by_role("button", name="Create 2 boards").click()
+            expect(page.locator(".flash-success")).to_be_visible()
+
+    expect(page.locator("details.script-board").first).to_contain_text(
+        "2 kept · 1 changed · 1 new · 0 cut"
+    )
+    expect(page.locator("ins").first).to_have_text(
+        "Mara climbs the spiral stairs to the old lamp room."
+    )
+    screenshot(page, shots, "script-diff")
+    page.get_by_role("button", name="Update the boards").click()
+    expect(page.locator(".flash-success")).to_contain_text("Updated keeper-v2.fountain: 3 boards")
+    board = Board.objects.get(project=writer, name="1 INT. LIGHTHOUSE - NIGHT")
+    page.goto(f"/boards/{board.pk}/")
+    expect(page.locator(".panel-card .badge-warn")).to_have_text(["Script changed"])
+    screenshot(page, shots, "script-board-after")
