@@ -328,3 +328,13 @@ def test_command_exits_1_with_a_clear_message_on_a_file_it_cannot_read(
         call_command("import_script", str(team.project.pk), str(path))
     assert err.value.returncode == 1
     assert not Board.objects.exists()
+
+
+def test_a_two_thousand_scene_script_imports_and_reimports(team):
+    text = "".join(f"INT. ROOM {i} - DAY #{i}#\n\nAction {i}.\n\n" for i in range(2000))
+    _, result = _import(team.project, text)
+    assert len(result.boards) == 2000 and result.panel_count == 2000
+    revised = text.replace("Action 1999.", "Action 1999, revised.")
+    preview, _ = _import(team.project, revised, revise=True)
+    assert sum(d.changed for d in preview.diff) == 1
+    assert Panel.objects.filter(board__project=team.project, script_state="changed").count() == 1

@@ -34,25 +34,32 @@ def bible_for(project: Project) -> Bible:
 
 def script_boards(project: Project) -> list[reimport.OldBoard]:
     """Boards an earlier import made, with their panels in order (two queries)."""
-    boards = [b for b in Board.objects.filter(project=project).exclude(script={}) if b.script]
-    boards.sort(key=lambda b: (b.script.get("order", 0), b.pk))
-    panels: dict[int, list[reimport.OldPanel]] = {b.pk: [] for b in boards}
+    boards = [
+        (pk, name, script)
+        for pk, name, script in Board.objects.filter(project=project).values_list(
+            "pk", "name", "script"
+        )
+        if script
+    ]
+    boards.sort(key=lambda b: (b[2].get("order", 0), b[0]))
+    panels: dict[int, list[reimport.OldPanel]] = {pk: [] for pk, _, _ in boards}
     rows = (
-        Panel.objects.filter(board__in=[b.pk for b in boards])
+        Panel.objects.filter(board__project=project)
         .order_by("board_id", "position")
         .values_list("pk", "board_id", "script_text")
     )
     for pk, board_id, text in rows:
-        panels[board_id].append(reimport.OldPanel(pk, text))
+        if board_id in panels:
+            panels[board_id].append(reimport.OldPanel(pk, text))
     return [
         reimport.OldBoard(
-            b.pk,
-            b.name,
-            str(b.script.get("scene", "")),
-            str(b.script.get("heading", "")),
-            tuple(panels[b.pk]),
+            pk,
+            name,
+            str(script.get("scene", "")),
+            str(script.get("heading", "")),
+            tuple(panels[pk]),
         )
-        for b in boards
+        for pk, name, script in boards
     ]
 
 
