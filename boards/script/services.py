@@ -11,6 +11,7 @@ import string
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -169,7 +170,7 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
         cursor.executemany(f"INSERT INTO {table} ({names}) VALUES {marks}", rows)  # noqa: S608
 
 
-def _set_column(model, column: str, values: dict[int, object]) -> None:
+def _set_column(model, column: str, values: dict[int, Any]) -> None:
     """Give each row (by pk) its own value of one column, in one statement.
 
     The ORM's CASE ... WHEN per row takes seconds to build for thousands of
