@@ -177,3 +177,12 @@ def test_board_page_marks_changed_and_cut_panels(team, editor_client):
     page2 = editor_client.get(reverse("board_detail", args=[scene2.pk])).content.decode()
     assert page1.count(">Script changed</span>") == 1 and "Cut from script" not in page1
     assert page2.count(">Cut from script</span>") == 1
+
+
+def test_upload_over_the_size_limit_is_refused_before_reading(team, editor_client, monkeypatch):
+    from boards.script import forms
+
+    monkeypatch.setattr(forms, "MAX_BYTES", 1024 * 1024)
+    response = _upload(editor_client, team.project, b"INT. A - DAY\n\n" + b"a" * 1024 * 1024)
+    assert "The file is 1.0 MB; scripts up to 1 MB can be imported." in response.content.decode()
+    assert editor_client.get(_preview_url(team.project)).status_code == 302
