@@ -76,7 +76,12 @@ def upload_items(
 
 
 class CharacterForm(EditForm):
-    merge_fields = (("name", "Name"), ("appearance", "Appearance"), ("notes", "Notes"))
+    merge_fields = (
+        ("name", "Name"),
+        ("appearance", "Appearance"),
+        ("notes", "Notes"),
+        ("aliases", "Other names"),
+    )
 
     name = forms.CharField(max_length=NAME_MAX)
     appearance = forms.CharField(

@@ -150,6 +150,15 @@ def _insert(model, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """
     if not rows:
         return
+    # Every other column gets its field's default, so a field added later needs no change here.
+    others = [
+        f
+        for f in model._meta.concrete_fields
+        if not f.primary_key and f.attname not in columns and f.name not in columns
+    ]
+    defaults = tuple(f.get_db_prep_save(f.get_default(), connection) for f in others)
+    columns = (*columns, *(f.attname for f in others))
+    rows = [(*row, *defaults) for row in rows]
     ops = connection.ops
     table = ops.quote_name(model._meta.db_table)
     names = ", ".join(ops.quote_name(model._meta.get_field(c).column) for c in columns)
