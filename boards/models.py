@@ -38,6 +38,9 @@ class Board(models.Model):
     export_settings = models.JSONField(default=dict, blank=True)
     # One more on each edit; a form saves only while it matches (studio.edits).
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Where an imported board came from, so a revised script updates it:
+    # {"source": file name, "scene": scene key, "order": scene index}; empty when typed by hand.
+    script = models.JSONField(default=dict, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -107,6 +110,11 @@ class Panel(models.Model):
         OVER_SHOULDER = "ots", "Over the shoulder"
         POV = "pov", "Point of view"
 
+    class ScriptState(models.TextChoices):
+        CURRENT = "", "As in the script"
+        CHANGED = "changed", "Script changed"
+        GONE = "gone", "Gone from the script"
+
     board = models.ForeignKey(Board, models.CASCADE, related_name="panels")
     position = models.PositiveIntegerField()
     action = models.TextField(blank=True)
@@ -131,6 +139,13 @@ class Panel(models.Model):
     version = models.PositiveIntegerField(default=1, editable=False)
     selected_take = models.ForeignKey(
         "Take", models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    # The script beat this panel was made from: a key stable across revisions
+    # and the beat's text, which a re-import compares the revised beats with.
+    script_key = models.CharField(max_length=80, blank=True)
+    script_text = models.TextField(blank=True)
+    script_state = models.CharField(
+        max_length=8, choices=ScriptState.choices, default=ScriptState.CURRENT, blank=True
     )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)

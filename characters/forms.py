@@ -76,7 +76,12 @@ def upload_items(
 
 
 class CharacterForm(EditForm):
-    merge_fields = (("name", "Name"), ("appearance", "Appearance"), ("notes", "Notes"))
+    merge_fields = (
+        ("name", "Name"),
+        ("appearance", "Appearance"),
+        ("notes", "Notes"),
+        ("aliases", "Other names"),
+    )
 
     name = forms.CharField(max_length=NAME_MAX)
     appearance = forms.CharField(
@@ -90,6 +95,16 @@ class CharacterForm(EditForm):
         widget=forms.Textarea(attrs={"rows": 3}),
         help_text="For the team only; never sent to the image model.",
     )
+    aliases = forms.CharField(
+        required=False,
+        max_length=500,
+        help_text="Other names the script uses for them, separated by commas "
+        "(“Mac, The Keeper”). Script import matches cues by these too.",
+    )
+
+    def clean_aliases(self) -> str:
+        names = [a.strip() for a in self.cleaned_data["aliases"].split(",")]
+        return ", ".join(dict.fromkeys(a for a in names if a))
 
 
 class SheetForm(EditForm):

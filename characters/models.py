@@ -14,6 +14,8 @@ class Character(models.Model):
     notes = models.TextField(blank=True)
     # One more on each edit; a form saves only while it matches (studio.edits).
     version = models.PositiveIntegerField(default=1, editable=False)
+    # Other names a script calls them by ("MAC, The Keeper"), comma-separated.
+    aliases = models.CharField(max_length=500, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -26,6 +28,10 @@ class Character(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @property
+    def alias_list(self) -> list[str]:
+        return [a.strip() for a in self.aliases.split(",") if a.strip()]
 
 
 class ReferenceSheet(models.Model):

@@ -116,7 +116,7 @@ def _require_free_name(siblings: QuerySet, name: str, message: str) -> None:
 
 
 def character_create(
-    *, project: Project, name: str, appearance: str = "", notes: str = ""
+    *, project: Project, name: str, appearance: str = "", notes: str = "", aliases: str = ""
 ) -> Character:
     """Create a character with an empty "Default" sheet."""
     name = name.strip()
@@ -127,16 +127,25 @@ def character_create(
     )
     with transaction.atomic():
         character = Character.objects.create(
-            project=project, name=name, appearance=appearance, notes=notes
+            project=project, name=name, appearance=appearance, notes=notes, aliases=aliases
         )
         ReferenceSheet.objects.create(character=character, name="Default", is_default=True)
     return character
 
 
 def character_update(
-    *, character: Character, name: str, appearance: str, notes: str, version: int | None = None
+    *,
+    character: Character,
+    name: str,
+    appearance: str,
+    notes: str,
+    aliases: str | None = None,
+    version: int | None = None,
 ) -> Character:
-    """Rename or redescribe a character (StaleEdit if saved by someone since `version`)."""
+    """Rename or redescribe a character, or change the other names scripts use for them.
+
+    StaleEdit if saved by someone since `version`.
+    """
     name = name.strip()
     _require_free_name(
         Character.objects.filter(project_id=character.project_id).exclude(pk=character.pk),
@@ -144,7 +153,11 @@ def character_update(
         f"There is already a character called “{name}” in this project.",
     )
     character.name, character.appearance, character.notes = name, appearance, notes
-    write_versioned(character, ["name", "appearance", "notes"], version=version)
+    fields = ["name", "appearance", "notes"]
+    if aliases is not None:
+        character.aliases = aliases
+        fields.append("aliases")
+    write_versioned(character, fields, version=version)
     return character
 
 

@@ -195,7 +195,12 @@ def character_edit(request, pk):
 
 
 def _character_state(character: Character) -> edits.State:
-    values = {"name": character.name, "appearance": character.appearance, "notes": character.notes}
+    values = {
+        "name": character.name,
+        "appearance": character.appearance,
+        "notes": character.notes,
+        "aliases": character.aliases,
+    }
     return edits.State(character.version, values)
 
 

@@ -70,6 +70,7 @@ urlpatterns = [
     path("", include("boards.urls")),
     path("", include("boards.export_urls")),
     path("", include("boards.animatic_urls")),
+    path("", include("boards.script_urls")),
     path("", include("workers.urls")),
     path("admin/", admin.site.urls),
 ]

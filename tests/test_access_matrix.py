@@ -131,6 +131,8 @@ CASES: dict[str, Case] = {
     "export_cancel": c("export", ("POST", WRITE)),
     "board_play": c("board", ("GET", READ)),
     "panel_duration": c("panel", ("POST", WRITE), duration="3"),
+    "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
+    "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
 }
 
 

@@ -1,0 +1,16 @@
+from django.urls import path
+
+from boards import script_views
+
+urlpatterns = [
+    path(
+        "project/<int:project_id>/script/import/",
+        script_views.script_import,
+        name="script_import",
+    ),
+    path(
+        "project/<int:project_id>/script/preview/",
+        script_views.script_preview,
+        name="script_preview",
+    ),
+]

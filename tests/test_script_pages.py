@@ -1,0 +1,188 @@
+"""The import pages: upload, preview with changeable matches, confirm, re-import diff."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.urls import reverse
+
+from boards.models import Board, Panel
+from characters.models import Character, Location
+from tests.factories import CharacterFactory, LocationFactory, TakeFactory
+from tests.test_script_import import DRAFT_1, DRAFT_2
+
+
+def _upload(client, project, text, name="keeper.fountain", **options):
+    data = text if isinstance(text, bytes) else text.encode()
+    return client.post(
+        reverse("script_import", args=[project.pk]),
+        {"file": SimpleUploadedFile(name, data), **options},
+    )
+
+
+def _preview_url(project):
+    return reverse("script_preview", args=[project.pk])
+
+
+def test_project_page_offers_import_to_editors_only(team, editor_client, viewer_client):
+    url = reverse("project_detail", args=[team.project.pk])
+    assert "Import script" in editor_client.get(url).content.decode()
+    assert "Import script" not in viewer_client.get(url).content.decode()
+
+
+def test_upload_then_preview_shows_boards_matches_and_saves_nothing(team, editor_client):
+    CharacterFactory(project=team.project, name="Mara Quinn")
+    response = _upload(editor_client, team.project, DRAFT_1)
+    assert response.status_code == 302 and response["Location"] == _preview_url(team.project)
+    page = editor_client.get(_preview_url(team.project)).content.decode()
+    assert "1 INT. LIGHTHOUSE - NIGHT" in page and "2 EXT. BEACH - DAY" in page
+    assert "Create character “Tom”" in page
+    assert "selected>Mara Quinn</option>" in page
+    assert not Board.objects.filter(project=team.project).exists()
+
+
+def test_bad_file_is_refused_on_the_upload_page_with_what_and_where(team, editor_client):
+    response = _upload(
+        editor_client,
+        team.project,
+        b"INT. A\n\nok\n" + "é\n".encode("cp1252") + "ü".encode(),
+        "bad.txt",
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "bad.txt, line 4: The file mixes two text encodings" in page
+    assert "Nothing was saved" in page
+    assert not Board.objects.exists()
+
+
+def test_confirm_with_changed_matches_creates_everything(team, editor_client):
+    mara = CharacterFactory(project=team.project, name="Mara Quinn")
+    _upload(editor_client, team.project, DRAFT_1)
+    page = editor_client.get(_preview_url(team.project)).content.decode()
+    assert 'name="cue_key_0" value="mara"' in page or 'name="cue_key_1" value="mara"' in page
+    form = {
+        "action": "confirm",
+        "cue_key_0": "mara",
+        "cue_0": str(mara.pk),
+        "cue_key_1": "tom",
+        "cue_1": "new",
+        "place_key_0": "beach",
+        "place_0": "new",
+        "place_key_1": "lighthouse",
+        "place_1": "",
+    }
+    response = editor_client.post(_preview_url(team.project), form)
+    assert response.status_code == 302
+    assert Board.objects.filter(project=team.project).count() == 2
+    tom = Character.objects.get(project=team.project, name="Tom")
+    assert Panel.objects.filter(cast__character=tom).count() == 2
+    assert Location.objects.filter(project=team.project, name="Beach").exists()
+    assert not Panel.objects.filter(location__name="Lighthouse").exists()
+    # The stashed upload is gone with the session entry.
+    assert editor_client.get(_preview_url(team.project)).status_code == 302
+
+
+def test_a_forged_character_id_from_another_project_is_ignored(team, editor_client):
+    other = CharacterFactory(name="Stranger")
+    _upload(editor_client, team.project, DRAFT_1)
+    editor_client.post(
+        _preview_url(team.project),
+        {"action": "confirm", "cue_key_0": "mara", "cue_0": str(other.pk)},
+    )
+    assert not Panel.objects.filter(cast__character=other).exists()
+    assert Board.objects.filter(project=team.project).count() == 2
+
+
+def test_options_change_the_preview(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_1)
+    page = editor_client.post(
+        _preview_url(team.project), {"action": "preview", "single_board": "Whole film"}
+    ).content.decode()
+    assert "1 board," in page and "Whole film" in page
+
+
+def test_cancel_forgets_the_upload(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_1)
+    response = editor_client.post(_preview_url(team.project), {"action": "cancel"})
+    assert response.status_code == 302
+    assert editor_client.get(_preview_url(team.project)).status_code == 302
+    assert not Board.objects.exists()
+
+
+def test_reimport_preview_shows_the_diff_and_confirm_keeps_takes(team, editor_client):
+    LocationFactory(project=team.project, name="Lighthouse")
+    _upload(editor_client, team.project, DRAFT_1)
+    editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    waits = Panel.objects.get(action__startswith="Tom waits")
+    take = TakeFactory(panel=waits)
+
+    _upload(editor_client, team.project, DRAFT_2, name="keeper v2.fountain", revise="on")
+    page = editor_client.get(_preview_url(team.project)).content.decode()
+    assert "2 kept · 1 changed · 1 new · 0 cut" in page
+    assert "<del>Mara climbs the spiral stairs to the lamp room.</del>" in page
+    assert "new board" in page
+    editor_client.post(_preview_url(team.project), {"action": "confirm", "revise": "on"})
+    assert Board.objects.filter(project=team.project).count() == 3
+    assert waits.takes.get() == take
+    assert Panel.objects.get(action__startswith="Mara climbs").script_state == "changed"
+
+
+def test_preview_without_an_upload_sends_back_to_the_upload_page(team, editor_client):
+    response = editor_client.get(_preview_url(team.project))
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "script_import", args=[team.project.pk]
+    )
+
+
+@pytest.mark.parametrize("who", ["viewer", "outsider"])
+def test_viewers_and_outsiders_cannot_upload(team, who):
+    response = _upload(team.client(who), team.project, DRAFT_1)
+    assert response.status_code == (403 if who == "viewer" else 404)
+    assert not Board.objects.exists()
+
+
+def test_aliases_edited_in_the_character_form_match_cues(team, editor_client):
+    tom = CharacterFactory(project=team.project, name="Thomas Hale")
+    response = editor_client.post(
+        reverse("character_edit", args=[tom.pk]),
+        {"name": "Thomas Hale", "appearance": "", "notes": "", "aliases": " Tom ,  Tommy, Tom"},
+    )
+    assert response.status_code == 302
+    tom.refresh_from_db()
+    assert tom.aliases == "Tom, Tommy"
+    form_page = editor_client.get(reverse("character_edit", args=[tom.pk])).content.decode()
+    assert 'value="Tom, Tommy"' in form_page
+    _upload(editor_client, team.project, DRAFT_1)
+    editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    assert Panel.objects.filter(dialogue__startswith="TOM:", cast__character=tom).count() == 1
+
+
+def test_imported_boards_are_listed_in_script_order(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_2)
+    response = editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    page = editor_client.get(response["Location"]).content.decode()
+    assert "Imported keeper.fountain: 3 boards, 6 panels." in page
+    names = ["1 INT. LIGHTHOUSE - NIGHT", "2 EXT. BEACH - DAY", "3 EXT. PIER - NIGHT"]
+    assert [page.index(n) for n in names] == sorted(page.index(n) for n in names)
+
+
+def test_board_page_marks_changed_and_cut_panels(team, editor_client):
+    _upload(editor_client, team.project, DRAFT_1)
+    editor_client.post(_preview_url(team.project), {"action": "confirm"})
+    _upload(editor_client, team.project, DRAFT_2, revise="on")
+    editor_client.post(_preview_url(team.project), {"action": "confirm", "revise": "on"})
+    scene1 = Board.objects.get(project=team.project, name="1 INT. LIGHTHOUSE - NIGHT")
+    scene2 = Board.objects.get(project=team.project, name="2 EXT. BEACH - DAY")
+    page1 = editor_client.get(reverse("board_detail", args=[scene1.pk])).content.decode()
+    page2 = editor_client.get(reverse("board_detail", args=[scene2.pk])).content.decode()
+    assert page1.count(">Script changed</span>") == 1 and "Cut from script" not in page1
+    assert page2.count(">Cut from script</span>") == 1
+
+
+def test_upload_over_the_size_limit_is_refused_before_reading(team, editor_client, monkeypatch):
+    from boards.script import forms
+
+    monkeypatch.setattr(forms, "MAX_BYTES", 1024 * 1024)
+    response = _upload(editor_client, team.project, b"INT. A - DAY\n\n" + b"a" * 1024 * 1024)
+    assert "The file is 1.0 MB; scripts up to 1 MB can be imported." in response.content.decode()
+    assert editor_client.get(_preview_url(team.project)).status_code == 302
