@@ -11,6 +11,7 @@ from reportlab.pdfgen.canvas import Canvas
 from .document import ExportBoard
 from .fonts import FontSet
 from .images import ImageEmbedder
+from . import typeset
 from .layouts import Layout, PageGeometry, Rect, fit_aspect
 from .textfit import MIN_SIZE, Block, FittedText, Line, text_width
 from .timing import format_running_time
@@ -36,14 +37,17 @@ class RenderContext:
     embedder: ImageEmbedder
     total_pages: int = 0
     progress: Callable[[], None] = field(default=lambda: None)
+    # Scripts some text was written in that no installed font can print.
+    missing_scripts: set[str] = field(default_factory=set)
 
     def block(self, text: str, role: str, **kwargs: object) -> Block:
-        """A text block in a face, with characters the face cannot draw replaced."""
+        """A text block in a face, with characters no face can draw replaced."""
         font = self.fonts.face(role)
-        return Block(self.fonts.clean(text, font), font, **kwargs)  # type: ignore[arg-type]
+        return Block(self.clean(text, role), font, **kwargs)  # type: ignore[arg-type]
 
     def clean(self, text: str, role: str) -> str:
-        return self.fonts.clean(text, self.fonts.face(role))
+        """Text ready for a face: what no face can draw is replaced and noted."""
+        return self.fonts.clean(text, self.fonts.face(role), self.missing_scripts)
 
 
 def format_date(day: datetime.date) -> str:
@@ -60,9 +64,8 @@ def format_duration(seconds: float | None) -> str:
 def draw_lines(c: Canvas, lines: tuple[Line, ...] | list[Line], x: float, top: float) -> None:
     """Draw laid-out lines whose baselines are measured down from top."""
     for line in lines:
-        c.setFont(line.font, line.size)
         c.setFillColorRGB(*line.color)
-        c.drawString(x, top - line.baseline, line.text)
+        typeset.draw(c, line.text, line.font, line.size, x, top - line.baseline)
 
 
 def draw_fitted(
@@ -98,14 +101,13 @@ def draw_single_line(
         while text and text_width(text + "\u2026", font) * size > width:
             text = text[:-1]
         text += "\u2026"
-    c.setFont(font, size)
     c.setFillColorRGB(*color)
     if align == "right":
-        c.drawRightString(x + width, y, text)
+        typeset.draw(c, text, font, size, x + width, y, "right")
     elif align == "center":
-        c.drawCentredString(x + width / 2, y, text)
+        typeset.draw(c, text, font, size, x + width / 2, y, "center")
     else:
-        c.drawString(x, y, text)
+        typeset.draw(c, text, font, size, x, y)
 
 
 def draw_placeholder(ctx: RenderContext, frame: Rect, message: str) -> None:
