@@ -63,6 +63,7 @@ def _panel_record(panel: Panel) -> ExportPanel:
         image_path=_file_path(take.file.name) if take is not None else None,
         image_sha256=take.sha256 if take is not None else None,
         image_name=take.file.name if take is not None and take.file else None,
+        focus=(panel.focus_x / 100, panel.focus_y / 100),
         extra=extra,
     )
 

@@ -46,6 +46,9 @@ class ExportPanel:
     image_sha256: str | None = None
     # The take's storage name, for renderers that read bytes through a loader.
     image_name: str | None = None
+    # The point of the picture (fractions of width and height) that stays in
+    # view when a comic frame crops it.
+    focus: tuple[float, float] = (0.5, 0.5)
     # Anything else the manifest should carry (take id, seed, backend...).
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -76,6 +79,11 @@ class ExportBoard:
     def running_time(self) -> Decimal:
         """Seconds the board plays as an animatic (durations clamped as the player does)."""
         return running_time([panel_timing(p.shot, p.duration_s) for p in self.panels])
+
+    @property
+    def panel_word(self) -> str:
+        """What the board calls a panel: "Panel" on comics, "Shot" on storyboards."""
+        return "Panel" if self.kind == "comic" else "Shot"
 
     def __post_init__(self) -> None:
         if self.kind not in ("storyboard", "comic"):

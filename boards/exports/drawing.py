@@ -8,10 +8,10 @@ from dataclasses import dataclass, field
 
 from reportlab.pdfgen.canvas import Canvas
 
+from . import typeset
 from .document import ExportBoard
 from .fonts import FontSet
 from .images import ImageEmbedder
-from . import typeset
 from .layouts import Layout, PageGeometry, Rect, fit_aspect
 from .textfit import MIN_SIZE, Block, FittedText, Line, text_width
 from .timing import format_running_time
@@ -145,14 +145,16 @@ def draw_picture(
     border: float = 0.75,
     missing: str = "Not generated yet",
     snug: bool = False,
+    focus: tuple[float, float] | None = None,
 ) -> None:
     """An image letterboxed in its frame with a border, or a placeholder.
 
     snug draws the border around the picture itself rather than the frame,
-    for images whose shape is not the board's (reference sheets).
+    for images whose shape is not the board's (reference sheets). focus fills
+    the frame, cropping the picture around that point (comic frames).
     """
     c = ctx.canvas
-    placed = ctx.embedder.place(path, frame, sha256=sha256) if path else None
+    placed = ctx.embedder.place(path, frame, sha256=sha256, focus=focus) if path else None
     if placed is None:
         draw_placeholder(ctx, frame, missing if not path else "Image file missing")
         return

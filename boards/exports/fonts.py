@@ -285,9 +285,11 @@ def _register(
             faux.add(f"{prefix}-bold")
     fallbacks = _fallbacks(fallback_files)
     if not files_by_role:
-        fontset = FontSet(**BASE14, embedded=False, _coverage={}, fallbacks=())
+        fontset = FontSet(
+            BASE14["regular"], BASE14["bold"], BASE14["italic"], embedded=False, _coverage={}
+        )
     else:
-        names = {}
+        names: dict[str, str] = {}
         coverage: dict[str, frozenset[int] | None] = {}
         for role, path in files_by_role.items():
             name = f"{prefix}-{role}"
@@ -298,7 +300,9 @@ def _register(
             coverage[name] = frozenset(font.face.charToGlyph)
             names[role] = name
         fontset = FontSet(
-            **names,
+            names["regular"],
+            names["bold"],
+            names["italic"],
             embedded=True,
             _coverage=coverage,
             fallbacks=fallbacks,

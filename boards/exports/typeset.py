@@ -246,7 +246,7 @@ def _shape(text: str, font: str, *, rtl: bool, faux_bold: bool) -> Run:
         hb.shape(hb_font, buf, {"kern": True, "liga": True})
         ttf_face = pdfmetrics.getFont(font).face
         infos, positions = buf.glyph_infos, buf.glyph_positions
-        clusters = sorted({info.cluster for info in infos}) + [len(text)]
+        clusters = [*sorted({info.cluster for info in infos}), len(text)]
         glyphs = []
         seen: set[int] = set()
         for info, pos in zip(infos, positions, strict=True):
