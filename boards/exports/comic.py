@@ -122,7 +122,7 @@ def _draw_box(
     else:
         c.roundRect(x, top - h, w, h, 4, stroke=1, fill=1)
     c.restoreState()
-    draw_fitted(c, box.fitted, x + BOX_PAD, top - BOX_PAD, box.max_w, page)
+    draw_fitted(c, box.fitted, x + BOX_PAD, top - BOX_PAD, w - 2 * BOX_PAD, page)
 
 
 def _fit_box(ctx: RenderContext, text: str, role: str, width: float, height: float) -> _Box:

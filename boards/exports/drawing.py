@@ -61,18 +61,31 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds:g} s"
 
 
-def draw_lines(c: Canvas, lines: tuple[Line, ...] | list[Line], x: float, top: float) -> None:
-    """Draw laid-out lines whose baselines are measured down from top."""
+def draw_lines(
+    c: Canvas,
+    lines: tuple[Line, ...] | list[Line],
+    x: float,
+    top: float,
+    width: float | None = None,
+) -> None:
+    """Draw laid-out lines whose baselines are measured down from top.
+
+    Given the box width, a line that reads right to left sits at its right edge.
+    """
     for line in lines:
         c.setFillColorRGB(*line.color)
-        typeset.draw(c, line.text, line.font, line.size, x, top - line.baseline)
+        y = top - line.baseline
+        if width is not None and typeset.reads_right_to_left(line.text):
+            typeset.draw(c, line.text, line.font, line.size, x + width, y, "right")
+        else:
+            typeset.draw(c, line.text, line.font, line.size, x, y)
 
 
 def draw_fitted(
     c: Canvas, fitted: FittedText, x: float, top: float, width: float, notes_page: int
 ) -> None:
     """Draw fitted text and, if it overflowed, the marker pointing at the notes page."""
-    draw_lines(c, fitted.lines, x, top)
+    draw_lines(c, fitted.lines, x, top, width)
     marker = fitted.marker(notes_page, width)
     if marker is not None:
         draw_lines(c, [marker], x, top)

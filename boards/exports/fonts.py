@@ -15,6 +15,7 @@ could not print.
 from __future__ import annotations
 
 import importlib
+import struct
 import threading
 import unicodedata
 from dataclasses import dataclass, field
@@ -77,7 +78,10 @@ FALLBACK_FILES: tuple[tuple[str, str], ...] = (
     (CJK, "fonts/ofl/notosanskr/NotoSansKR[wght].ttf"),
     (CJK, "fonts/ofl/notosanstc/NotoSansTC[wght].ttf"),
 )
-RTL_SCRIPTS = frozenset({"Arabic", "Hebrew"})
+# Variable faces embed their default design; Noto CJK's is Thin (100). Each
+# weight step below Regular (400) is made up with this much outline, in ems,
+# so CJK text prints as dark as the text around it.
+STROKE_PER_WEIGHT = 0.00015
 # Marks that only modify a neighbour (emoji variation selectors, joiners):
 # printing a replacement for each would double every unsupported emoji.
 _SILENT_CATEGORIES = frozenset({"Mn", "Me", "Cf", "Cc", "Cs"})
@@ -103,6 +107,35 @@ def script_of(ch: str) -> str:
     if word in _SCRIPT_WORDS:
         return _SCRIPT_WORDS[word]
     return word.capitalize() or "Unknown"
+
+
+def default_weight(font: str) -> float:
+    """The weight a registered face draws: its variable default, else 400."""
+    face = pdfmetrics.getFont(font).face
+    if "fvar" not in getattr(face, "table", {}):
+        return 400.0
+    data = face.get_table("fvar")
+    offset, count, size = struct.unpack(">H2xHH", data[4:12])
+    for i in range(count):
+        tag, _, default = struct.unpack(">4sii", data[offset + i * size : offset + i * size + 12])
+        if tag == b"wght":
+            return default / 65536
+    return 400.0
+
+
+# Outline width (ems) that brings each registered face up to Regular.
+_strokes: dict[str, float] = {}
+
+
+def weight_stroke(font: str) -> float:
+    """Extra outline, in ems, that makes a light default design print as Regular."""
+    if font not in _strokes:
+        try:
+            weight = default_weight(font)
+        except (KeyError, struct.error):
+            weight = 400.0
+        _strokes[font] = max(0.0, 400.0 - weight) * STROKE_PER_WEIGHT
+    return _strokes[font]
 
 
 @dataclass
@@ -269,18 +302,23 @@ def _register(
     *,
     fallback_files: tuple[tuple[str, str], ...] = FALLBACK_FILES,
     use_packaged: bool = True,
+    prefix: str | None = None,
 ) -> FontSet:
-    """A FontSet from DejaVu in font_dir, else Noto Sans from pip, else Helvetica."""
+    """A FontSet from DejaVu in font_dir, else Noto Sans from pip, else Helvetica.
+
+    prefix names the registered faces; a set made with other fallbacks needs
+    its own, since measuring and drawing find a set by its faces' names.
+    """
     files_by_role: dict[str, Path] = {}
     faux: set[str] = set()
-    prefix = "CastboardSans"
+    prefix = prefix or "CastboardSans"
     if font_dir is not None:
         files_by_role = {role: font_dir / name for role, name in FACE_FILES.items()}
     elif use_packaged:
         regular = packaged_font(NOTO, "NotoSans[wght].ttf")
         italic = packaged_font(NOTO, "NotoSans-Italic[wght].ttf")
         if regular is not None and italic is not None:
-            prefix = "CastboardNoto"
+            prefix = prefix.replace("Sans", "Noto")
             files_by_role = {"regular": regular, "bold": regular, "italic": italic}
             faux.add(f"{prefix}-bold")
     fallbacks = _fallbacks(fallback_files)

@@ -21,7 +21,7 @@ from bidi import algorithm as bidi_algorithm
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
-from .fonts import FontSet, fontset_of
+from .fonts import FontSet, fontset_of, weight_stroke
 
 _STRONG_RTL = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI"})
 # Scripts whose letters change shape with their neighbours, or reorder.
@@ -64,12 +64,23 @@ class Run:
     text: str
     width: float
     glyphs: tuple[Glyph, ...] | None = None
-    faux_bold: bool = False
+    stroke: float = 0.0  # outline width in ems, for weight the face lacks
 
 
 def width(text: str, font: str) -> float:
     """Width of a line at 1 pt, fallbacks and shaping included."""
     return sum(run.width for run in runs(text, font))
+
+
+def reads_right_to_left(text: str) -> bool:
+    """Whether a line's first strong character is Arabic or Hebrew (rule P2)."""
+    for ch in text:
+        kind = unicodedata.bidirectional(ch)
+        if kind in ("R", "AL"):
+            return True
+        if kind == "L":
+            return False
+    return False
 
 
 def draw(
@@ -89,29 +100,26 @@ def draw(
 
 def _draw_run(c: Canvas, run: Run, size: float, x: float, y: float) -> None:
     c.setFont(run.font, size)
-    if run.faux_bold:
+    if run.stroke:
         c.saveState()
         c.setStrokeColor(c._fillColorObj)
-        c.setLineWidth(size * FAUX_BOLD_STROKE)
-    if run.glyphs is None:
-        if run.faux_bold:
-            text = c.beginText(x, y)
-            text.setTextRenderMode(2)
-            text.textOut(run.text)
-            c.drawText(text)
-        else:
-            c.drawString(x, y, run.text)
+        c.setLineWidth(size * run.stroke)
+    if run.glyphs is None and not run.stroke:
+        c.drawString(x, y, run.text)
     else:
         text = c.beginText(x, y)
-        if run.faux_bold:
-            text.setTextRenderMode(2)
-        pen = x
-        for glyph in run.glyphs:
-            text.setTextOrigin(pen + glyph.dx * size, y + glyph.dy * size)
-            text.textOut(glyph.key)
-            pen += glyph.advance * size
+        if run.stroke:
+            text.setTextRenderMode(2)  # fill and outline
+        if run.glyphs is None:
+            text.textOut(run.text)
+        else:
+            pen = x
+            for glyph in run.glyphs:
+                text.setTextOrigin(pen + glyph.dx * size, y + glyph.dy * size)
+                text.textOut(glyph.key)
+                pen += glyph.advance * size
         c.drawText(text)
-    if run.faux_bold:
+    if run.stroke:
         c.restoreState()
 
 
@@ -120,16 +128,19 @@ def runs(text: str, font: str) -> tuple[Run, ...]:
     """The runs a line is drawn as, left to right."""
     fontset = fontset_of(font)
     faux = fontset is not None and font in fontset.faux_bold
+    bold_stroke = FAUX_BOLD_STROKE if faux else 0.0
     if fontset is None or not fontset.embedded or _plain(fontset, font, text):
-        return (Run(font, text, pdfmetrics.stringWidth(text, font, 1.0), faux_bold=faux),)
+        return (Run(font, text, pdfmetrics.stringWidth(text, font, 1.0), stroke=bold_stroke),)
     faces = _faces(fontset, font, text)
     levels = _levels(text)
     out = []
     for start, end, level in _visual_pieces(faces, levels):
         face = faces[start]
-        # A fallback face inherits boldness as an outline: none has a bold design here.
-        bold = faux or (face != font and font == fontset.bold)
-        out.append(_shape(text[start:end], face, rtl=level % 2 == 1, faux_bold=bold))
+        stroke = bold_stroke
+        if face != font:
+            # Fallback faces have no bold design: boldness becomes an outline.
+            stroke = weight_stroke(face) + (FAUX_BOLD_STROKE if font == fontset.bold else 0.0)
+        out.append(_shape(text[start:end], face, rtl=level % 2 == 1, stroke=stroke))
     return tuple(out)
 
 
@@ -236,7 +247,7 @@ def _hb_font(font: str) -> tuple[hb.Font, int]:
     return _hb_fonts[font]
 
 
-def _shape(text: str, font: str, *, rtl: bool, faux_bold: bool) -> Run:
+def _shape(text: str, font: str, *, rtl: bool, stroke: float) -> Run:
     with _shaper_lock:
         hb_font, upem = _hb_font(font)
         buf = hb.Buffer()
@@ -266,7 +277,7 @@ def _shape(text: str, font: str, *, rtl: bool, faux_bold: bool) -> Run:
             )
     total = sum(g.advance for g in glyphs)
     keys = "".join(g.key for g in glyphs)
-    return Run(font, keys, total, tuple(glyphs), faux_bold)
+    return Run(font, keys, total, tuple(glyphs), stroke)
 
 
 def _key_for(ttf_face, font: str, gid: int, source: str, advance: int) -> str:
@@ -301,9 +312,8 @@ def _to_unicode_cmap(fontname: str, subset: list[int]) -> str:
     ReportLab 4 writes code points above U+FFFF (emoji) as five hex digits,
     which PDF readers reject, and knows nothing of our private glyph keys.
     """
-    # A second glyph of one character (a separate dot) maps to nothing.
+    # A second glyph of one character (a separate dot) maps to no text.
     mapped = [(i, _private_text.get(code, chr(code))) for i, code in enumerate(subset)]
-    mapped = [(i, text) for i, text in mapped if text]
     lines = [
         "/CIDInit /ProcSet findresource begin",
         "12 dict begin",
