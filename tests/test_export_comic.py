@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import datetime
 import io
+import os
+import zipfile
 from urllib.parse import unquote
 
 import pypdfium2 as pdfium
 import pytest
 from django.core.files.base import ContentFile
+from django.core.files.storage import default_storage
 from django.urls import reverse
 from PIL import Image
 from pypdf import PdfReader
@@ -239,3 +242,24 @@ def test_take_file_is_cropped_in_a_comic_export(team, tmp_path):
         (int(body.x + body.w / 4), int(page.get_height() - (body.top - body.h / 4)))
     )
     assert pixel[0] > 150 > pixel[2]
+
+
+def test_exports_read_images_through_storage_not_local_paths(team, settings):
+    # Files kept in memory are nowhere on disk, as in a bucket.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": {"BACKEND": "django.core.files.storage.InMemoryStorage"},
+    }
+    board = BoardFactory(project=team.project)
+    panel = PanelFactory(board=board, position=0)
+    panel.selected_take = TakeFactory(panel=panel)
+    panel.save()
+    assert not os.path.exists(default_storage.path(panel.selected_take.file.name))
+    pdf, archive = io.BytesIO(), io.BytesIO()
+    export_services.export_write(board, format="pdf", options=ExportOptions("3x2"), out=pdf)
+    export_services.export_write(board, format="zip", options=ExportOptions("3x2"), out=archive)
+    page = PdfReader(pdf).pages[0]
+    assert len(_drawn_images(page)) == 1
+    assert "Image file missing" not in page.extract_text()
+    with zipfile.ZipFile(archive) as zf, default_storage.open(panel.selected_take.file.name) as fh:
+        assert zf.read("shot-001.png") == fh.read()

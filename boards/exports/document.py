@@ -8,15 +8,26 @@ lets a background task hand a finished snapshot to the renderer.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from .timing import panel_timing, running_time
 
 BoardKind = Literal["storyboard", "comic"]
 Paper = Literal["a4", "letter"]
 Orientation = Literal["portrait", "landscape"]
+
+# Opens an image named in a record for reading. Files are read as bytes
+# through this, never by path, so they may live in object storage.
+Opener = Callable[[str], BinaryIO]
+
+
+def open_local(name: str) -> BinaryIO:
+    """The opener for records whose image names are local file paths."""
+    return open(name, "rb")
+
 
 EMPTY_BOARD_MESSAGE = "This board has no panels yet: add panels before exporting."
 
@@ -74,6 +85,7 @@ class ExportBoard:
     date: datetime.date
     panels: tuple[ExportPanel, ...]
     cast: tuple[ExportCastMember, ...] = ()
+    opener: Opener = field(default=open_local, compare=False, repr=False)
 
     @property
     def running_time(self) -> Decimal:

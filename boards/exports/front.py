@@ -96,7 +96,7 @@ class CastPage:
             draw_placeholder(ctx, images_box, "No reference images yet")
             return
         shown = paths[:MAX_CAST_IMAGES]
-        cells = _image_cells(images_box, len(shown), _first_aspect(shown))
+        cells = _image_cells(images_box, len(shown), _first_aspect(ctx, shown))
         for path, cell in zip(shown, cells, strict=True):
             draw_picture(ctx, cell, path, None, border=0.5, snug=True)
         if len(paths) > len(shown):
@@ -146,11 +146,11 @@ def _image_cells(box: Rect, n: int, aspect: float) -> list[Rect]:
     return cells
 
 
-def _first_aspect(paths: tuple[str, ...]) -> float:
+def _first_aspect(ctx: RenderContext, paths: tuple[str, ...]) -> float:
     """The shape of the first readable reference image (reads the header only)."""
     for path in paths:
         try:
-            with Image.open(path) as img:
+            with ctx.board.opener(path) as fh, Image.open(fh) as img:
                 return img.width / img.height
         except (OSError, ValueError):
             continue

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 from reportlab.lib.utils import ImageReader
 
+from .document import Opener, open_local
 from .layouts import Rect, fit_aspect
 
 MAX_DPI = 300
@@ -79,9 +80,12 @@ def target_pixels(src: tuple[int, int], rect: Rect, dpi: int = MAX_DPI) -> tuple
 class ImageEmbedder:
     """Places images for one document, remembering which ones are already embedded."""
 
-    def __init__(self, *, dpi: int = MAX_DPI, quality: int = JPEG_QUALITY) -> None:
+    def __init__(
+        self, *, dpi: int = MAX_DPI, quality: int = JPEG_QUALITY, opener: Opener = open_local
+    ) -> None:
         self.dpi = dpi
         self.quality = quality
+        self.opener = opener
         self._embedded: set[bytes] = set()
 
     def place(
@@ -92,20 +96,21 @@ class ImageEmbedder:
         sha256: str | None = None,
         focus: tuple[float, float] | None = None,
     ) -> PlacedImage | None:
-        """Fit the image at path into box; None if the file is missing or unreadable.
+        """Fit the image named path into box; None if the file is missing or unreadable.
 
         Without focus the whole picture is letterboxed; with a focus point
         (fractions of width and height) it fills the box, cropped around it.
         """
         try:
-            with Image.open(path) as img:
-                return self._place(img, path, box, sha256, focus)
+            with self.opener(path) as fh, Image.open(fh) as img:
+                return self._place(img, fh, path, box, sha256, focus)
         except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
             return None
 
     def _place(
         self,
         img: Image.Image,
+        fh: BinaryIO,
         path: str,
         box: Rect,
         sha256: str | None,
@@ -126,8 +131,8 @@ class ImageEmbedder:
         if fingerprint in self._embedded:
             return PlacedImage(_EncodedJpeg(fingerprint, pixels, None), rect, pixels)
         if crop is None and _can_pass_through(img, orientation, src, pixels):
-            with open(path, "rb") as fh:
-                data = fh.read()
+            fh.seek(0)
+            data = fh.read()
         else:
             data = self._encode(img, pixels, crop, src)
         self._embedded.add(fingerprint)
@@ -140,11 +145,8 @@ class ImageEmbedder:
         pixels: tuple[int, int],
         crop: tuple[int, int, int, int] | None = None,
     ) -> bytes:
-        if sha256:
-            source = sha256
-        else:
-            st = os.stat(path)
-            source = f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
+        # Within one document a name always means the same file.
+        source = sha256 or f"name:{path}"
         return hashlib.sha256(f"{source}@{pixels[0]}x{pixels[1]}/{crop}".encode()).digest()
 
     def _encode(

@@ -88,7 +88,7 @@ def render_pdf(
             layout=layout,
             geometry=PageGeometry(width, height),
             fonts=get_fonts(),
-            embedder=ImageEmbedder(),
+            embedder=ImageEmbedder(opener=board.opener),
             progress=panel_done,
         )
         pages = _plan(ctx, options)
