@@ -169,3 +169,15 @@ def test_fallback_faces_print_in_bold_and_regular_roles(bold):
     fields = {"dialogue": "你好"} if bold else {"action": "你好"}
     pdf, _ = render([panel(**fields)])
     assert "你好" in extracted(pdf)
+
+
+def test_a_machine_without_system_fonts_prints_every_script_from_pip_fonts(monkeypatch):
+    # A fresh machine has no DejaVu: Noto Sans from pip becomes the main face.
+    fonts = _register(None, prefix="TestFresh")
+    assert fonts.embedded and fonts.regular.startswith("TestFresh")
+    monkeypatch.setattr(pdf_module, "get_fonts", lambda: fonts)
+    pdf, missing = render([panel(dialogue="KEEP 灯台 😀", action="Ωμέγα Привет שלום سلام")])
+    text = squashed(extracted(pdf))
+    for word in ("KEEP", "灯台", "😀", "ΩμέγαПривет", "שלום", "سلام"):
+        assert word in text
+    assert missing == ()

@@ -113,14 +113,35 @@ def _draw_run(c: Canvas, run: Run, size: float, x: float, y: float) -> None:
         if run.glyphs is None:
             text.textOut(run.text)
         else:
-            pen = x
-            for glyph in run.glyphs:
-                text.setTextOrigin(pen + glyph.dx * size, y + glyph.dy * size)
-                text.textOut(glyph.key)
-                pen += glyph.advance * size
+            _glyphs_out(text, run, size, x, y)
         c.drawText(text)
     if run.stroke:
         c.restoreState()
+
+
+def _glyphs_out(text, run: Run, size: float, x: float, y: float) -> None:
+    """Write shaped glyphs, moving the pen only where shaping moved a glyph.
+
+    Glyphs that sit where the font would put them anyway go out as one
+    string: one positioning operator per glyph would double the work.
+    """
+    widths = pdfmetrics.getFont(run.font).face.charWidths
+    pen = x
+    batch = ""
+    for glyph in run.glyphs or ():
+        natural = widths.get(ord(glyph.key), 0) / 1000
+        if glyph.dx or glyph.dy or abs(glyph.advance - natural) > 1e-4:
+            if batch:
+                text.textOut(batch)
+                batch = ""
+            text.setTextOrigin(pen + glyph.dx * size, y + glyph.dy * size)
+            text.textOut(glyph.key)
+            text.setTextOrigin(pen + glyph.advance * size, y)
+        else:
+            batch += glyph.key
+        pen += glyph.advance * size
+    if batch:
+        text.textOut(batch)
 
 
 @lru_cache(maxsize=65536)
