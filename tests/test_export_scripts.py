@@ -181,3 +181,15 @@ def test_a_machine_without_system_fonts_prints_every_script_from_pip_fonts(monke
     for word in ("KEEP", "灯台", "😀", "ΩμέγαПривет", "שלום", "سلام"):
         assert word in text
     assert missing == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "face"),
+    [("灯台", "NotoSansSC"), ("灯台の光", "NotoSansJP"), ("灯台 등대", "NotoSansKR")],
+)
+def test_han_characters_take_the_forms_of_the_language_around_them(line, face):
+    from boards.exports import typeset
+    from boards.exports.fonts import get_fonts
+
+    first = typeset.runs(line, get_fonts().regular)[0]  # the run that draws 灯台
+    assert first.font.endswith(face)

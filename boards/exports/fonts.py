@@ -171,7 +171,9 @@ class FontSet:
     # Faces registered under a bold name without a bold design: drawn with a
     # thin outline so bold text still reads as bold.
     faux_bold: frozenset[str] = frozenset()
-    _chosen: dict[str, Face | None] = field(default_factory=dict, repr=False)
+    _chosen: dict[tuple[str, tuple[str, ...]], Face | None] = field(
+        default_factory=dict, repr=False
+    )
 
     def face(self, role: str) -> str:
         """The registered font name for a role: regular, bold or italic."""
@@ -181,18 +183,21 @@ class FontSet:
         covered = self._coverage.get(font)
         return covered is not None and ord(ch) in covered
 
-    def fallback_for(self, ch: str) -> Face | None:
+    def fallback_for(self, ch: str, cjk_first: tuple[str, ...] = ()) -> Face | None:
         """The first fallback face that can draw ch, trying its script's faces first.
 
         Loading a face reads its whole character map (about 0.1 s each), so
         a Chinese character goes straight to the CJK faces instead of
-        loading twenty others on the way.
+        loading twenty others on the way. cjk_first names the CJK face to
+        try first (a Japanese line wants its kanji in Japanese forms).
         """
         with _lock:
-            if ch in self._chosen:
-                return self._chosen[ch]
+            if (ch, cjk_first) in self._chosen:
+                return self._chosen[(ch, cjk_first)]
             code = ord(ch)
             likely = _likely_stems(ch)
+            if cjk_first and set(likely) & set(_CJK_STEMS):
+                likely = cjk_first + likely
             ordered = sorted(
                 self.fallbacks,
                 key=lambda face: next(
@@ -200,7 +205,7 @@ class FontSet:
                 ),
             )
             found = next((face for face in ordered if code in face.coverage), None)
-            self._chosen[ch] = found
+            self._chosen[(ch, cjk_first)] = found
             return found
 
     def clean(self, text: str, font: str, missing: set[str] | None = None) -> str:
@@ -249,6 +254,16 @@ _STEMS_BY_WORD = {
     "BOPOMOFO": ("SansTC", "SansSC"),
     "HANGUL": ("SansKR",),
 }
+
+
+def cjk_preference(text: str) -> tuple[str, ...]:
+    """The CJK face a line's Han characters should use: Japanese beside kana, Korean beside Hangul."""
+    for ch in text:
+        if 0x3040 <= ord(ch) <= 0x30FF:
+            return ("SansJP",)
+        if 0xAC00 <= ord(ch) <= 0xD7A3 or 0x1100 <= ord(ch) <= 0x11FF:
+            return ("SansKR",)
+    return ()
 
 
 def _likely_stems(ch: str) -> tuple[str, ...]:

@@ -21,7 +21,7 @@ from bidi import algorithm as bidi_algorithm
 from reportlab.pdfbase import pdfmetrics, ttfonts
 from reportlab.pdfgen.canvas import Canvas
 
-from .fonts import FontSet, fontset_of, weight_stroke
+from .fonts import FontSet, cjk_preference, fontset_of, weight_stroke
 
 _STRONG_RTL = frozenset({"R", "AL", "AN", "RLE", "RLO", "RLI"})
 # Scripts whose letters change shape with their neighbours, or reorder.
@@ -176,6 +176,7 @@ def _plain(fontset: FontSet, font: str, text: str) -> bool:
 
 def _faces(fontset: FontSet, font: str, text: str) -> list[str]:
     faces: list[str] = []
+    cjk_first = cjk_preference(text)
     for ch in text:
         category = unicodedata.category(ch)
         if faces and (category in ("Mn", "Me", "Sk") or category == "Cf"):
@@ -186,7 +187,7 @@ def _faces(fontset: FontSet, font: str, text: str) -> list[str]:
         if fontset.covers(font, ch) and not rtl:
             faces.append(font)
             continue
-        fallback = fontset.fallback_for(ch)
+        fallback = fontset.fallback_for(ch, cjk_first)
         faces.append(fallback.name if fallback is not None else font)
     return faces
 
