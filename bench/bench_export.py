@@ -1,6 +1,8 @@
 """Benchmark: a 300-panel storyboard exported as a 3x2 PDF sheet, against img2pdf.
 
-Plain script, no Django: `.venv/bin/python bench/bench_export.py [--panels N]`.
+Plain script, no Django: `.venv/bin/python bench/bench_export.py [--panels N] [--world]`.
+--world writes the panel texts in Arabic, Hebrew, Chinese and Japanese with
+emoji, so the figures include font fallback, right-to-left order and shaping.
 Each export runs in its own child process so its peak memory (ru_maxrss from
 wait4) is its own. The baseline puts the same images, at the pixel size our
 export embedded, into a PDF with img2pdf: the least work any PDF of these
@@ -52,17 +54,26 @@ def make_frame(path: Path, seed: int, size: tuple[int, int] = SIZE) -> None:
     img.save(path, "JPEG", quality=90)
 
 
-def child_ours(image_dir: str, out_path: str) -> dict:
+WORLD_LINES = (
+    "مارا: استمروا في الحركة، سنفقد الضوء خلال عشر دقائق.",
+    "מארה: תמשיכו לזוז, נאבד את האור בעוד עשר דקות.",
+    "玛拉：继续走，十分钟后就没有光了。🌅",  # noqa: RUF001 (CJK punctuation)
+    "マラ：急いで、あと十分で光がなくなる。⚓",  # noqa: RUF001 (CJK punctuation)
+)
+
+
+def child_ours(image_dir: str, out_path: str, world: bool = False) -> dict:
     sys.path.insert(0, str(ROOT))
     from boards.exports import ExportBoard, ExportOptions, ExportPanel, render_pdf
 
     paths = sorted(Path(image_dir).glob("frame-*.jpg"))
+    latin = "MARA: Keep it moving, we lose the light in ten minutes."
     panels = tuple(
         ExportPanel(
             shot=str(i + 1),
             position=i,
             action=f"Wide on the harbour; the crane swings left as panel {i + 1} opens.",
-            dialogue="MARA: Keep it moving, we lose the light in ten minutes." if i % 2 else "",
+            dialogue=(WORLD_LINES[i % len(WORLD_LINES)] if world else latin) if i % 2 else "",
             notes="Hold two beats." if i % 5 == 0 else "",
             shot_type="Wide",
             camera_angle="Eye level",
@@ -142,12 +153,17 @@ def main() -> None:
         default=f"{SIZE[0]}x{SIZE[1]}",
         help="source pixel size, e.g. 1344x768 to exercise downscaling",
     )
+    parser.add_argument(
+        "--world", action="store_true", help="panel texts in Arabic, Hebrew, CJK and emoji"
+    )
     parser.add_argument("--child", nargs=3, metavar=("MODE", "IMAGES", "OUT"))
     args = parser.parse_args()
     if args.child:
         mode, image_dir, out_path = args.child
-        run = child_ours if mode == "ours" else child_baseline
-        print(json.dumps(run(image_dir, out_path)))
+        if mode == "baseline":
+            print(json.dumps(child_baseline(image_dir, out_path)))
+        else:
+            print(json.dumps(child_ours(image_dir, out_path, world=mode == "ours-world")))
         return
 
     with tempfile.TemporaryDirectory(prefix="castboard-bench-") as tmp:
@@ -164,7 +180,7 @@ def main() -> None:
             f" in {time.perf_counter() - t0:.1f} s"
         )
 
-        ours = run_child("ours", images, tmp_path / "ours.pdf")
+        ours = run_child("ours-world" if args.world else "ours", images, tmp_path / "ours.pdf")
         sizes = embedded_sizes(tmp_path / "ours.pdf")
         if len(sizes) != 1:
             raise SystemExit(f"expected one embedded pixel size, found {sorted(sizes)}")

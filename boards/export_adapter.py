@@ -9,7 +9,7 @@ consistent snapshot even if someone edits the board meanwhile.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import cast
+from typing import BinaryIO, cast
 
 from django.core.files.storage import default_storage
 from django.db.models import Prefetch
@@ -21,15 +21,10 @@ from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, ReferenceImage
 
 
-def _file_path(name: str | None) -> str | None:
-    """A local path for a stored file, or None when the storage has no local files."""
-    if not name:
-        return None
-    try:
-        return default_storage.path(name)
-    except NotImplementedError:
-        # Object storage: nothing to open by path (renderers print a placeholder).
-        return None
+def _open_stored(name: str) -> BinaryIO:
+    """Open a stored file by its storage name: local folder or bucket alike."""
+    # Django's File is a file object over the storage's stream.
+    return cast(BinaryIO, default_storage.open(name, "rb"))
 
 
 def _aspect_label(board: Board) -> str:
@@ -60,9 +55,10 @@ def _panel_record(panel: Panel) -> ExportPanel:
         duration_s=None if panel.duration is None else float(panel.duration),
         location=panel.location.name if panel.location else "",
         cast=tuple(member.character.name for member in panel.cast.all()),
-        image_path=_file_path(take.file.name) if take is not None else None,
+        image_path=(take.file.name or None) if take is not None else None,
         image_sha256=take.sha256 if take is not None else None,
         image_name=take.file.name if take is not None and take.file else None,
+        focus=(panel.focus_x / 100, panel.focus_y / 100),
         extra=extra,
     )
 
@@ -80,9 +76,8 @@ def _cast_sheet(board: Board) -> tuple[ExportCastMember, ...]:
     paths: dict[int, list[str]] = defaultdict(list)
     # Primary image first: it is the one the cast sheet shows largest.
     for character_id, name in images.order_by("-is_primary", "id"):
-        path = _file_path(name)
-        if path:
-            paths[character_id].append(path)
+        if name:
+            paths[character_id].append(name)
     return tuple(
         ExportCastMember(name=c.name, appearance=c.appearance, image_paths=tuple(paths[c.pk]))
         for c in characters
@@ -117,4 +112,5 @@ def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
         date=timezone.localdate(),
         panels=tuple(_panel_record(p) for p in panels),
         cast=_cast_sheet(board) if cast_sheet else (),
+        opener=_open_stored,
     )

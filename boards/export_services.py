@@ -139,28 +139,33 @@ def export_write(
     options: ExportOptions,
     out: BinaryIO,
     progress=None,
-) -> None:
+) -> tuple[str, ...]:
     """Render the board (with its selected takes) as a PDF or ZIP into out.
 
-    Raises EmptyBoardError for a board without panels. progress(done, total)
-    is called per panel drawn (PDF only).
+    Returns the scripts the PDF could not print for want of a font (empty
+    for a ZIP). Raises EmptyBoardError for a board without panels.
+    progress(done, total) is called per panel drawn (PDF only).
     """
     snapshot = board_snapshot(board, cast_sheet=format == Export.Format.PDF and options.cast_sheet)
     if format == Export.Format.PDF:
-        render_pdf(snapshot, options, out, progress=progress)
-    elif format == Export.Format.ZIP:
+        return render_pdf(snapshot, options, out, progress=progress)
+    if format == Export.Format.ZIP:
         render_zip(snapshot, out)
-    else:
-        raise ValueError(f"Unknown export format {format!r}: use 'pdf' or 'zip'.")
+        return ()
+    raise ValueError(f"Unknown export format {format!r}: use 'pdf' or 'zip'.")
 
 
-def export_request(*, board: Board, user, format: str, **values: Any) -> Export:
-    """Remember the settings on the board and queue a background export.
+def export_request(
+    *, board: Board, user, format: str, remember: bool = True, **values: Any
+) -> Export:
+    """Queue a background export; remember its settings on the board if asked.
 
     values are the form's layout, paper, orientation, cover and cast_sheet.
-    Refuses an empty board or bad settings with a ValidationError, making no
-    row and no file. The same request while an identical export is still
-    running returns that export (a double-clicked button queues one job).
+    remember is for editors only: a viewer's export must not change the
+    defaults everyone else starts from. Refuses an empty board or bad
+    settings with a ValidationError, making no row and no file. The same
+    request while an identical export is still running returns that export
+    (a double-clicked button queues one job).
     """
     from boards.tasks import run_export
 
@@ -189,10 +194,11 @@ def export_request(*, board: Board, user, format: str, **values: Any) -> Export:
     stored_options = video_options if format in Export.ANIMATIC_FORMATS else page_options
     exports_cleanup()
     with transaction.atomic():
-        # update(), not save(): remembering a viewer's settings is not an edit of
-        # the board and must not move it to the top of "recently updated".
-        Board.objects.filter(pk=board.pk).update(export_settings=remembered)
-        board.export_settings = remembered
+        if remember:
+            # update(), not save(): remembering settings is not an edit of the
+            # board and must not move it to the top of "recently updated".
+            Board.objects.filter(pk=board.pk).update(export_settings=remembered)
+            board.export_settings = remembered
         active = Export.objects.filter(board=board, format=format, state__in=Export.ACTIVE_STATES)
         # Compared in Python: JSON equality in SQL differs between databases.
         running = next((e for e in active if e.options == stored_options), None)
@@ -255,13 +261,14 @@ def export_run(export_id: int) -> Export | None:
     export = Export.objects.select_related("board__project").get(pk=export_id)
     board = export.board
     subtitles, notes = "", ""
+    missing: tuple[str, ...] = ()
     try:
         if export.format in Export.ANIMATIC_FORMATS:
             stored, subtitles, notes = _run_animatic(export)
         else:
             options = export_options(export.options)
             with tempfile.TemporaryFile() as tmp:
-                export_write(
+                missing = export_write(
                     board,
                     format=export.format,
                     options=options,
@@ -293,6 +300,7 @@ def export_run(export_id: int) -> Export | None:
         notes=notes,
         finished=finished,
         expires=finished + ttl(),
+        missing_scripts=list(missing),
     )
     if not updated:
         # Cancelled or marked stale meanwhile: nobody will point at these files.
@@ -390,9 +398,19 @@ def exports_cleanup(*, now: datetime | None = None) -> int:
 
 
 def export_download_name(export: Export) -> str:
-    """The file name offered on download: board name and date, letters and dashes only."""
-    stem = slugify(export.board.name) or "board"
+    """The file name offered on download: board name, layout and date.
+
+    The board name is slugified with its letters kept, in any script
+    ("灯台-comic-2x3-2025-03-07.pdf"); the storage file name stays random.
+    """
+    stem = slugify(export.board.name, allow_unicode=True)[:80].strip("-_") or "board"
     day = f"{timezone.localtime(export.created):%Y-%m-%d}"
     if export.format in (Export.Format.EDL, Export.Format.FCPXML):
         return f"{stem}-{day}-{export.format}.zip"
+    options = export.options if isinstance(export.options, dict) else {}
+    layout = options.get("layout")
+    if export.format == Export.Format.PDF and layout in LAYOUTS:
+        return f"{stem}-{layout}-{day}.pdf"
+    if export.format == Export.Format.ZIP:
+        return f"{stem}-images-{day}.zip"
     return f"{stem}-{day}.{export.format}"

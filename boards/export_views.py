@@ -92,15 +92,18 @@ def board_export(request: HttpRequest, pk: int) -> HttpResponse:
         if form.is_valid():
             try:
                 export = export_services.export_request(
-                    board=board, user=request.user, **form.cleaned_data
+                    board=board, user=request.user, remember=access.can_edit, **form.cleaned_data
                 )
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("board_export", pk=board.pk)
+            saved = (
+                " Your settings are saved for the next export of this board."
+                if access.can_edit
+                else ""
+            )
             messages.success(
-                request,
-                f"Exporting “{board.name}” as {export.get_format_display()}. "
-                "Your settings are saved for the next export of this board.",
+                request, f"Exporting “{board.name}” as {export.get_format_display()}.{saved}"
             )
             return redirect("export_status", pk=export.pk)
     context = {

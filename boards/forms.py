@@ -291,3 +291,30 @@ class TakeUploadForm(forms.Form):
         ].help_text = (
             f"A drawing or photo made by hand; it becomes the selected take. {upload_limits()}."
         )
+
+
+# The nine points a person can pick as "keep in view", as (across, down) percents.
+CROP_POINTS = {
+    f"{x},{y}": f"{v_label} {h_label}".strip().capitalize() if (x, y) != (50, 50) else "Centre"
+    for y, v_label in ((0, "top"), (50, ""), (100, "bottom"))
+    for x, h_label in ((0, "left"), (50, "centre" if y != 50 else ""), (100, "right"))
+}
+
+
+class PanelCropForm(forms.Form):
+    """Which part of the picture a comic frame keeps when it crops it."""
+
+    focus = forms.ChoiceField(choices=list(CROP_POINTS.items()), widget=forms.RadioSelect)
+
+    @staticmethod
+    def initial_for(panel) -> dict[str, str]:
+        key = f"{panel.focus_x},{panel.focus_y}"
+        return {"focus": key if key in CROP_POINTS else "50,50"}
+
+    @property
+    def focus_label(self) -> str:
+        return CROP_POINTS.get(str(self["focus"].value()), "Centre")
+
+    def point(self) -> tuple[int, int]:
+        x, y = self.cleaned_data["focus"].split(",")
+        return int(x), int(y)

@@ -147,6 +147,14 @@ class Panel(models.Model):
     script_state = models.CharField(
         max_length=8, choices=ScriptState.choices, default=ScriptState.CURRENT, blank=True
     )
+    # Where a comic page crops the picture to its frame: the point (percent
+    # of width and height) that stays in view.
+    focus_x = models.PositiveSmallIntegerField(
+        "crop focus across (%)", default=50, validators=[MaxValueValidator(100)]
+    )
+    focus_y = models.PositiveSmallIntegerField(
+        "crop focus down (%)", default=50, validators=[MaxValueValidator(100)]
+    )
     created = models.DateTimeField(auto_now_add=True)
     updated = models.DateTimeField(auto_now=True)
 
@@ -154,6 +162,9 @@ class Panel(models.Model):
         ordering = ["board_id", "position"]
         constraints = [
             models.UniqueConstraint(fields=["board", "position"], name="panel_unique_position"),
+            models.CheckConstraint(
+                condition=Q(focus_x__lte=100, focus_y__lte=100), name="panel_focus_is_percent"
+            ),
         ]
 
     def __str__(self) -> str:
@@ -278,6 +289,8 @@ class Export(models.Model):
     # What was changed to make the board play (clamped durations), one line each.
     notes = models.TextField(blank=True)
     error = models.TextField(blank=True)
+    # Scripts some text was written in that no installed font could print.
+    missing_scripts = models.JSONField(default=list, blank=True)
     created = models.DateTimeField(auto_now_add=True)
     finished = models.DateTimeField(null=True, blank=True)
     expires = models.DateTimeField(null=True, blank=True)

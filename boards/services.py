@@ -125,6 +125,15 @@ def panel_update(*, panel: Panel, version: int | None = None, **fields) -> Panel
     return panel
 
 
+def panel_set_crop(*, panel: Panel, focus_x: int, focus_y: int) -> Panel:
+    """Store the point (percent across, percent down) comic pages keep in view."""
+    if not (0 <= focus_x <= 100 and 0 <= focus_y <= 100):
+        raise ValidationError("The crop point must lie inside the picture (0 to 100 %).")
+    panel.focus_x, panel.focus_y = focus_x, focus_y
+    panel.save(update_fields=["focus_x", "focus_y", "updated"])
+    return panel
+
+
 def panel_delete(*, panel: Panel) -> None:
     """Delete a panel and close the gap in the numbering."""
     board_id = panel.board_id

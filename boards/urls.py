@@ -12,6 +12,7 @@ urlpatterns = [
     path("panels/<int:pk>/inline/", views.panel_inline, name="panel_inline"),
     path("panels/<int:pk>/delete/", views.panel_delete, name="panel_delete"),
     path("panels/<int:pk>/move/", views.panel_move, name="panel_move"),
+    path("panels/<int:pk>/crop/", views.panel_crop, name="panel_crop"),
     path("panels/<int:pk>/takes/upload/", views.take_upload, name="take_upload"),
     path("takes/<int:pk>/select/", views.take_select, name="take_select"),
 ]

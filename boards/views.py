@@ -20,6 +20,7 @@ from boards.forms import (
     PANEL_FIELDS,
     BoardForm,
     CastFormSet,
+    PanelCropForm,
     PanelForm,
     PanelInlineForm,
     TakeUploadForm,
@@ -295,9 +296,25 @@ def panel_edit(request, pk):
         "before": before,
         "after": after,
         "frame_class": frame_class(board),
+        "crop_form": PanelCropForm(initial=PanelCropForm.initial_for(panel)),
     }
     status = 400 if request.method == "POST" else 200
     return render(request, "boards/panel_edit.html", context, status=status)
+
+
+@login_required
+@require_POST
+def panel_crop(request, pk):
+    access = panel_for(request.user, pk, Need.WRITE)
+    panel = access.obj
+    form = PanelCropForm(request.POST)
+    if form.is_valid():
+        x, y = form.point()
+        services.panel_set_crop(panel=panel, focus_x=x, focus_y=y)
+        messages.success(request, f"Crop of panel {panel.number} saved: {form.focus_label}.")
+    else:
+        messages.error(request, "Pick one of the nine points to keep in view, then save.")
+    return redirect("panel_edit", pk=panel.pk)
 
 
 @login_required

@@ -12,6 +12,7 @@ from django.core.files.storage import default_storage
 from django.http import FileResponse, Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.http import content_disposition_header
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards.selectors import boards_for_project
@@ -228,7 +229,11 @@ def _ascii_digits(text: str) -> bool:
 
 
 def _attachment(filename: str, suffix: str) -> str:
-    """A safe attachment header: ASCII letters, digits, dashes only, our own suffix."""
+    """A safe attachment header: letters (any script), digits, dashes, our own suffix.
+
+    A name beyond ASCII goes out as RFC 6266 filename*, so "灯台" stays "灯台".
+    """
     stem = "".join(c if c.isalnum() or c in "-_" else "-" for c in PurePosixPath(filename).stem)
     stem = stem.strip("-")[:80] or "castboard"
-    return f'attachment; filename="{stem}{suffix.lower()}"'
+    header = content_disposition_header(True, f"{stem}{suffix.lower()}")
+    return header or "attachment"

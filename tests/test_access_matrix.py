@@ -115,6 +115,7 @@ CASES: dict[str, Case] = {
     "panel_inline": c("panel", ("GET", WRITE), ("POST", WRITE)),
     "panel_delete": c("panel", ("POST", WRITE)),
     "panel_move": c("panel", ("POST", WRITE), after=""),
+    "panel_crop": c("panel", ("POST", WRITE), focus="0,0"),
     "take_upload": c("panel", ("POST", WRITE)),
     "take_select": c("take", ("POST", WRITE)),
     "panel_generate": c("panel", ("POST", WRITE)),

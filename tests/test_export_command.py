@@ -147,3 +147,21 @@ def test_comic_board_defaults_to_comic_pages(db, tmp_path):
     run(board.pk, "--format", "pdf", out=out)
     # comic-2x3: six panels make one page.
     assert len(PdfReader(out).pages) == 1
+
+
+def test_text_no_font_covers_is_named_on_stderr(db, tmp_path):
+    board = BoardFactory(name="Runes")
+    PanelFactory(board=board, position=0, dialogue="\U00012000")
+    stderr = io.StringIO()
+    call_command(
+        "export_board",
+        str(board.pk),
+        "--format",
+        "pdf",
+        "--out",
+        str(tmp_path / "r.pdf"),
+        stdout=io.StringIO(),
+        stderr=stderr,
+    )
+    assert "No installed font covers Cuneiform" in stderr.getvalue()
+    assert (tmp_path / "r.pdf").stat().st_size > 0

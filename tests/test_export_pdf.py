@@ -177,16 +177,26 @@ def test_non_ascii_text_round_trips():
     assert "Élodie\u2019s naïve plan" in text
 
 
-def test_emoji_and_cjk_do_not_crash_and_leave_a_visible_mark():
-    pdf = render(board([panel(0, dialogue="Hi 😀👍🏽 there 你好")]))
+def test_emoji_and_cjk_print_as_themselves():
+    pdf = render(board([panel(0, dialogue="Hi 😀👍 there 你好")]))
     text = text_of(pdf)
-    assert "Hi" in text and "there" in text
-    assert "😀" not in text
-    assert "\ufffd" in text
+    assert "Hi 😀👍 there 你好" in text
+    assert "\ufffd" not in text
+
+
+def test_script_no_font_has_leaves_a_visible_mark_and_is_reported():
+    out = io.BytesIO()
+    missing = render_pdf(
+        board([panel(0, dialogue="Hi \U00012000 there")]), ExportOptions(layout="3x2"), out
+    )
+    out.seek(0)
+    text = text_of(out)
+    assert "Hi \ufffd there" in text
+    assert missing == ("Cuneiform",)
 
 
 def test_helvetica_fallback_replaces_what_it_cannot_show():
-    fonts = _register(None)
+    fonts = _register(None, use_packaged=False)
     assert fonts.clean("Café \u2014 Привет 😀", fonts.regular) == "Café \u2014 ?????? ?"
 
 

@@ -7,6 +7,8 @@ import io
 import json
 import os
 import re
+import shutil
+import time
 import zipfile
 from typing import Any, BinaryIO
 
@@ -67,7 +69,8 @@ def _record(panel: ExportPanel, file: str) -> dict[str, Any]:
 def render_zip(board: ExportBoard, out: BinaryIO) -> None:
     """Write a ZIP of the selected images, manifest.csv and manifest.json to out.
 
-    Images are copied byte for byte from disk (stored, not recompressed).
+    Images are copied byte for byte (stored, not recompressed), read through
+    the board's opener.
     Panels without an image, or whose file is missing, appear in both
     manifests with an empty file name. Raises EmptyBoardError for an empty board.
     """
@@ -77,12 +80,27 @@ def render_zip(board: ExportBoard, out: BinaryIO) -> None:
     with zipfile.ZipFile(out, "w") as zf:
         for panel in board.panels:
             name = ""
-            if panel.image_path and os.path.isfile(panel.image_path):
-                name = _unique(shot_filename_stem(panel.shot), _extension(panel.image_path), used)
-                zf.write(panel.image_path, name, compress_type=zipfile.ZIP_STORED)
+            if panel.image_path:
+                name = _copy_image(zf, board, panel, used)
             records.append(_record(panel, name))
         zf.writestr("manifest.json", _json(board, records), compress_type=zipfile.ZIP_DEFLATED)
         zf.writestr("manifest.csv", _csv(records), compress_type=zipfile.ZIP_DEFLATED)
+
+
+def _copy_image(zf: zipfile.ZipFile, board: ExportBoard, panel: ExportPanel, used: set[str]) -> str:
+    """Copy a panel's image into the ZIP; its name there, or "" if it cannot be read."""
+    assert panel.image_path is not None
+    try:
+        source = board.opener(panel.image_path)
+    except OSError:
+        return ""
+    with source:
+        name = _unique(shot_filename_stem(panel.shot), _extension(panel.image_path), used)
+        info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
+        info.compress_type = zipfile.ZIP_STORED
+        with zf.open(info, "w") as target:
+            shutil.copyfileobj(source, target, 1 << 20)
+    return name
 
 
 def _unique(stem: str, ext: str, used: set[str]) -> str:

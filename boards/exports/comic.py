@@ -15,7 +15,7 @@ from .drawing import (
     draw_picture,
     draw_single_line,
 )
-from .layouts import Rect, fit_aspect
+from .layouts import Rect, grid_cells
 from .notes import NoteEntry
 from .textfit import FittedText, fit_text, text_width
 
@@ -23,40 +23,16 @@ GUTTER = 12.0
 BOX_INSET = 6.0
 BOX_PAD = 4.0
 BOX_MAX_SHARE = 0.4  # a box may cover at most this much of the frame's height
-TAG_W = 26.0
+TAG_W = 42.0
 
 
-def comic_frames(body: Rect, rows: tuple[int, ...], aspect: float) -> list[Rect]:
-    """Frames in reading order with even gutters.
+def comic_frames(body: Rect, rows: tuple[int, ...]) -> list[Rect]:
+    """Frames in reading order that fill the page's live area, with even gutters.
 
-    Rows take the height their frames need at the board's aspect ratio; if the
-    page is taller than that, the block is centred vertically, and if it is
-    shorter, every row shrinks alike and frames centre in their row.
+    Pictures are cropped to their frame (around each panel's focus point)
+    rather than letterboxed, so a 16:9 board fills a portrait page too.
     """
-    natural = []
-    for count in rows:
-        cell_w = (body.w - GUTTER * (count - 1)) / count
-        natural.append(cell_w / aspect)
-    available = body.h - GUTTER * (len(rows) - 1)
-    scale = min(1.0, available / sum(natural))
-    heights = [h * scale for h in natural]
-    block_h = sum(heights) + GUTTER * (len(rows) - 1)
-    top = body.top - (body.h - block_h) / 2
-    frames = []
-    for count, h in zip(rows, heights, strict=True):
-        cell_w = (body.w - GUTTER * (count - 1)) / count
-        row_frames = [
-            fit_aspect(Rect(body.x + c * (cell_w + GUTTER), top - h, cell_w, h), aspect)
-            for c in range(count)
-        ]
-        # Keep gutters even when frames are narrower than their cells.
-        used = sum(f.w for f in row_frames) + GUTTER * (count - 1)
-        x = body.x + (body.w - used) / 2
-        for f in row_frames:
-            frames.append(Rect(x, f.y, f.w, f.h))
-            x += f.w + GUTTER
-        top -= h + GUTTER
-    return frames
+    return grid_cells(body, rows, GUTTER, GUTTER)
 
 
 @dataclass
@@ -78,7 +54,9 @@ class ComicPage:
         draw_chrome(ctx, page_no)
         for frame in self.frames:
             panel, r = frame.panel, frame.rect
-            draw_picture(ctx, r, panel.image_path, panel.image_sha256, border=1.4)
+            draw_picture(
+                ctx, r, panel.image_path, panel.image_sha256, border=1.4, focus=panel.focus
+            )
             page = frame.note.notes_page if frame.note else 0
             self._tag(ctx, frame)
             if frame.caption is not None:
@@ -99,7 +77,7 @@ class ComicPage:
         c.rect(r.right - TAG_W - 3, r.top - 13, TAG_W, 10, stroke=1, fill=1)
         draw_single_line(
             c,
-            ctx.clean(frame.panel.shot, "bold"),
+            f"{ctx.board.panel_word} {ctx.clean(frame.panel.shot, 'bold')}",
             ctx.fonts.bold,
             6.5,
             r.right - TAG_W - 2,
@@ -144,7 +122,7 @@ def _draw_box(
     else:
         c.roundRect(x, top - h, w, h, 4, stroke=1, fill=1)
     c.restoreState()
-    draw_fitted(c, box.fitted, x + BOX_PAD, top - BOX_PAD, box.max_w, page)
+    draw_fitted(c, box.fitted, x + BOX_PAD, top - BOX_PAD, w - 2 * BOX_PAD, page)
 
 
 def _fit_box(ctx: RenderContext, text: str, role: str, width: float, height: float) -> _Box:
@@ -160,7 +138,7 @@ def _fit_box(ctx: RenderContext, text: str, role: str, width: float, height: flo
 
 def plan_comic(ctx: RenderContext, first_page_no: int) -> tuple[list[ComicPage], list[NoteEntry]]:
     """Cut the panels into comic pages and fit every caption and dialogue box."""
-    rects = comic_frames(ctx.geometry.body, ctx.layout.rows, ctx.board.aspect_ratio)
+    rects = comic_frames(ctx.geometry.body, ctx.layout.rows)
     panels = ctx.board.panels
     per_page = ctx.layout.per_page
     pages: list[ComicPage] = []
@@ -180,7 +158,7 @@ def plan_comic(ctx: RenderContext, first_page_no: int) -> tuple[list[ComicPage],
             note = None
             if any(b is not None and b.fitted.overflow for b in (caption, dialogue)):
                 note = NoteEntry(
-                    f"Panel {panel.shot}",
+                    f"{ctx.board.panel_word} {panel.shot}",
                     page_no,
                     (("Caption", panel.notes), ("Dialogue", panel.dialogue)),
                 )

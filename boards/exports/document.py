@@ -8,15 +8,26 @@ lets a background task hand a finished snapshot to the renderer.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Literal
+from typing import BinaryIO, Literal
 
 from .timing import panel_timing, running_time
 
 BoardKind = Literal["storyboard", "comic"]
 Paper = Literal["a4", "letter"]
 Orientation = Literal["portrait", "landscape"]
+
+# Opens an image named in a record for reading. Files are read as bytes
+# through this, never by path, so they may live in object storage.
+Opener = Callable[[str], BinaryIO]
+
+
+def open_local(name: str) -> BinaryIO:
+    """The opener for records whose image names are local file paths."""
+    return open(name, "rb")
+
 
 EMPTY_BOARD_MESSAGE = "This board has no panels yet: add panels before exporting."
 
@@ -46,6 +57,9 @@ class ExportPanel:
     image_sha256: str | None = None
     # The take's storage name, for renderers that read bytes through a loader.
     image_name: str | None = None
+    # The point of the picture (fractions of width and height) that stays in
+    # view when a comic frame crops it.
+    focus: tuple[float, float] = (0.5, 0.5)
     # Anything else the manifest should carry (take id, seed, backend...).
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
 
@@ -71,11 +85,17 @@ class ExportBoard:
     date: datetime.date
     panels: tuple[ExportPanel, ...]
     cast: tuple[ExportCastMember, ...] = ()
+    opener: Opener = field(default=open_local, compare=False, repr=False)
 
     @property
     def running_time(self) -> Decimal:
         """Seconds the board plays as an animatic (durations clamped as the player does)."""
         return running_time([panel_timing(p.shot, p.duration_s) for p in self.panels])
+
+    @property
+    def panel_word(self) -> str:
+        """What the board calls a panel: "Panel" on comics, "Shot" on storyboards."""
+        return "Panel" if self.kind == "comic" else "Shot"
 
     def __post_init__(self) -> None:
         if self.kind not in ("storyboard", "comic"):

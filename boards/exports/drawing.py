@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from reportlab.pdfgen.canvas import Canvas
 
+from . import typeset
 from .document import ExportBoard
 from .fonts import FontSet
 from .images import ImageEmbedder
@@ -36,14 +37,17 @@ class RenderContext:
     embedder: ImageEmbedder
     total_pages: int = 0
     progress: Callable[[], None] = field(default=lambda: None)
+    # Scripts some text was written in that no installed font can print.
+    missing_scripts: set[str] = field(default_factory=set)
 
     def block(self, text: str, role: str, **kwargs: object) -> Block:
-        """A text block in a face, with characters the face cannot draw replaced."""
+        """A text block in a face, with characters no face can draw replaced."""
         font = self.fonts.face(role)
-        return Block(self.fonts.clean(text, font), font, **kwargs)  # type: ignore[arg-type]
+        return Block(self.clean(text, role), font, **kwargs)  # type: ignore[arg-type]
 
     def clean(self, text: str, role: str) -> str:
-        return self.fonts.clean(text, self.fonts.face(role))
+        """Text ready for a face: what no face can draw is replaced and noted."""
+        return self.fonts.clean(text, self.fonts.face(role), self.missing_scripts)
 
 
 def format_date(day: datetime.date) -> str:
@@ -57,19 +61,31 @@ def format_duration(seconds: float | None) -> str:
     return f"{seconds:g} s"
 
 
-def draw_lines(c: Canvas, lines: tuple[Line, ...] | list[Line], x: float, top: float) -> None:
-    """Draw laid-out lines whose baselines are measured down from top."""
+def draw_lines(
+    c: Canvas,
+    lines: tuple[Line, ...] | list[Line],
+    x: float,
+    top: float,
+    width: float | None = None,
+) -> None:
+    """Draw laid-out lines whose baselines are measured down from top.
+
+    Given the box width, a line that reads right to left sits at its right edge.
+    """
     for line in lines:
-        c.setFont(line.font, line.size)
         c.setFillColorRGB(*line.color)
-        c.drawString(x, top - line.baseline, line.text)
+        y = top - line.baseline
+        if width is not None and typeset.reads_right_to_left(line.text):
+            typeset.draw(c, line.text, line.font, line.size, x + width, y, "right")
+        else:
+            typeset.draw(c, line.text, line.font, line.size, x, y)
 
 
 def draw_fitted(
     c: Canvas, fitted: FittedText, x: float, top: float, width: float, notes_page: int
 ) -> None:
     """Draw fitted text and, if it overflowed, the marker pointing at the notes page."""
-    draw_lines(c, fitted.lines, x, top)
+    draw_lines(c, fitted.lines, x, top, width)
     marker = fitted.marker(notes_page, width)
     if marker is not None:
         draw_lines(c, [marker], x, top)
@@ -98,14 +114,13 @@ def draw_single_line(
         while text and text_width(text + "\u2026", font) * size > width:
             text = text[:-1]
         text += "\u2026"
-    c.setFont(font, size)
     c.setFillColorRGB(*color)
     if align == "right":
-        c.drawRightString(x + width, y, text)
+        typeset.draw(c, text, font, size, x + width, y, "right")
     elif align == "center":
-        c.drawCentredString(x + width / 2, y, text)
+        typeset.draw(c, text, font, size, x + width / 2, y, "center")
     else:
-        c.drawString(x, y, text)
+        typeset.draw(c, text, font, size, x, y)
 
 
 def draw_placeholder(ctx: RenderContext, frame: Rect, message: str) -> None:
@@ -143,14 +158,16 @@ def draw_picture(
     border: float = 0.75,
     missing: str = "Not generated yet",
     snug: bool = False,
+    focus: tuple[float, float] | None = None,
 ) -> None:
     """An image letterboxed in its frame with a border, or a placeholder.
 
     snug draws the border around the picture itself rather than the frame,
-    for images whose shape is not the board's (reference sheets).
+    for images whose shape is not the board's (reference sheets). focus fills
+    the frame, cropping the picture around that point (comic frames).
     """
     c = ctx.canvas
-    placed = ctx.embedder.place(path, frame, sha256=sha256) if path else None
+    placed = ctx.embedder.place(path, frame, sha256=sha256, focus=focus) if path else None
     if placed is None:
         draw_placeholder(ctx, frame, missing if not path else "Image file missing")
         return

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from PIL import Image
 
+from . import typeset
 from .document import ExportCastMember
 from .drawing import (
     INK,
@@ -40,10 +41,10 @@ class CoverPage:
             (board.project, f.bold, 26.0, INK),
             (board.board, f.regular, 16.0, MUTED),
         ):
-            for line in wrap(ctx.fonts.clean(text, font), font, size, area.w)[:3]:
-                c.setFont(font, size)
+            role = "bold" if font == f.bold else "regular"
+            for line in wrap(ctx.clean(text, role), font, size, area.w)[:3]:
                 c.setFillColorRGB(*color)
-                c.drawString(area.x, y - size * 0.8, line)
+                typeset.draw(c, line, font, size, area.x, y - size * 0.8)
                 y -= size * 1.2
             y -= 4
         count = len(board.panels)
@@ -55,9 +56,8 @@ class CoverPage:
                 format_date(board.date),
             )
         )
-        c.setFont(f.regular, 10)
         c.setFillColorRGB(*MUTED)
-        c.drawString(area.x, y - 10, meta)
+        typeset.draw(c, meta, f.regular, 10, area.x, y - 10)
         y -= 24
         hrule(c, area.x, area.right, y, width=0.75)
         picture_box = Rect(area.x, area.y + 10, area.w, y - 20 - area.y - 10)
@@ -83,9 +83,8 @@ class CastPage:
         text_box, images_box = _cast_boxes(ctx)
         title = ctx.clean(self.member.name, "bold")
         draw_lines(c, [_title_line(ctx, title)], text_box.x, ctx.geometry.body.top)
-        c.setFont(f.bold, 7)
         c.setFillColorRGB(*MUTED)
-        c.drawString(text_box.x, text_box.top + 4, "APPEARANCE")
+        typeset.draw(c, "APPEARANCE", f.bold, 7, text_box.x, text_box.top + 4)
         page = self.note.notes_page if self.note else 0
         draw_fitted(c, self.appearance, text_box.x, text_box.top - 2, text_box.w, page)
         if images_box.x == text_box.x:
@@ -97,14 +96,15 @@ class CastPage:
             draw_placeholder(ctx, images_box, "No reference images yet")
             return
         shown = paths[:MAX_CAST_IMAGES]
-        cells = _image_cells(images_box, len(shown), _first_aspect(shown))
+        cells = _image_cells(images_box, len(shown), _first_aspect(ctx, shown))
         for path, cell in zip(shown, cells, strict=True):
             draw_picture(ctx, cell, path, None, border=0.5, snug=True)
         if len(paths) > len(shown):
-            c.setFont(f.italic, 8)
             c.setFillColorRGB(*MUTED)
             more = len(paths) - len(shown)
-            c.drawString(images_box.x, images_box.y - 10, f"+ {more} more reference images")
+            typeset.draw(
+                c, f"+ {more} more reference images", f.italic, 8, images_box.x, images_box.y - 10
+            )
 
 
 def _title_line(ctx: RenderContext, title: str) -> Line:
@@ -146,11 +146,11 @@ def _image_cells(box: Rect, n: int, aspect: float) -> list[Rect]:
     return cells
 
 
-def _first_aspect(paths: tuple[str, ...]) -> float:
+def _first_aspect(ctx: RenderContext, paths: tuple[str, ...]) -> float:
     """The shape of the first readable reference image (reads the header only)."""
     for path in paths:
         try:
-            with Image.open(path) as img:
+            with ctx.board.opener(path) as fh, Image.open(fh) as img:
                 return img.width / img.height
         except (OSError, ValueError):
             continue

@@ -12,12 +12,13 @@ from __future__ import annotations
 import hashlib
 import io
 import math
-import os
 from dataclasses import dataclass
+from typing import BinaryIO
 
 from PIL import Image, ImageOps
 from reportlab.lib.utils import ImageReader
 
+from .document import Opener, open_local
 from .layouts import Rect, fit_aspect
 
 MAX_DPI = 300
@@ -79,49 +80,98 @@ def target_pixels(src: tuple[int, int], rect: Rect, dpi: int = MAX_DPI) -> tuple
 class ImageEmbedder:
     """Places images for one document, remembering which ones are already embedded."""
 
-    def __init__(self, *, dpi: int = MAX_DPI, quality: int = JPEG_QUALITY) -> None:
+    def __init__(
+        self, *, dpi: int = MAX_DPI, quality: int = JPEG_QUALITY, opener: Opener = open_local
+    ) -> None:
         self.dpi = dpi
         self.quality = quality
+        self.opener = opener
         self._embedded: set[bytes] = set()
 
-    def place(self, path: str, box: Rect, *, sha256: str | None = None) -> PlacedImage | None:
-        """Fit the image at path into box; None if the file is missing or unreadable."""
+    def place(
+        self,
+        path: str,
+        box: Rect,
+        *,
+        sha256: str | None = None,
+        focus: tuple[float, float] | None = None,
+    ) -> PlacedImage | None:
+        """Fit the image named path into box; None if the file is missing or unreadable.
+
+        Without focus the whole picture is letterboxed; with a focus point
+        (fractions of width and height) it fills the box, cropped around it.
+        """
         try:
-            with Image.open(path) as img:
-                return self._place(img, path, box, sha256)
+            with self.opener(path) as fh, Image.open(fh) as img:
+                return self._place(img, fh, path, box, sha256, focus)
         except (OSError, ValueError, Image.DecompressionBombError, SyntaxError):
             return None
 
-    def _place(self, img: Image.Image, path: str, box: Rect, sha256: str | None) -> PlacedImage:
+    def _place(
+        self,
+        img: Image.Image,
+        fh: BinaryIO,
+        path: str,
+        box: Rect,
+        sha256: str | None,
+        focus: tuple[float, float] | None,
+    ) -> PlacedImage:
         orientation = img.getexif().get(_EXIF_ORIENTATION, 1)
         src = img.size if orientation not in (5, 6, 7, 8) else (img.size[1], img.size[0])
-        rect = fit_aspect(box, src[0] / src[1])
-        pixels = target_pixels(src, rect, self.dpi)
-        fingerprint = self._fingerprint(path, sha256, pixels)
+        crop = None if focus is None else crop_box(src, box.w / box.h, focus)
+        if crop is None or crop == (0, 0, *src):
+            crop = None
+            rect = fit_aspect(box, src[0] / src[1]) if focus is None else box
+            shown = src
+        else:
+            rect = box
+            shown = (crop[2] - crop[0], crop[3] - crop[1])
+        pixels = target_pixels(shown, rect, self.dpi)
+        fingerprint = self._fingerprint(path, sha256, pixels, crop)
         if fingerprint in self._embedded:
             return PlacedImage(_EncodedJpeg(fingerprint, pixels, None), rect, pixels)
-        if _can_pass_through(img, orientation, src, pixels):
-            with open(path, "rb") as fh:
-                data = fh.read()
+        if crop is None and _can_pass_through(img, orientation, src, pixels):
+            fh.seek(0)
+            data = fh.read()
         else:
-            data = self._encode(img, pixels)
+            data = self._encode(img, pixels, crop, src)
         self._embedded.add(fingerprint)
         return PlacedImage(_EncodedJpeg(fingerprint, pixels, data), rect, pixels)
 
-    def _fingerprint(self, path: str, sha256: str | None, pixels: tuple[int, int]) -> bytes:
-        if sha256:
-            source = sha256
-        else:
-            st = os.stat(path)
-            source = f"{os.path.abspath(path)}:{st.st_size}:{st.st_mtime_ns}"
-        return hashlib.sha256(f"{source}@{pixels[0]}x{pixels[1]}".encode()).digest()
+    def _fingerprint(
+        self,
+        path: str,
+        sha256: str | None,
+        pixels: tuple[int, int],
+        crop: tuple[int, int, int, int] | None = None,
+    ) -> bytes:
+        # Within one document a name always means the same file.
+        source = sha256 or f"name:{path}"
+        return hashlib.sha256(f"{source}@{pixels[0]}x{pixels[1]}/{crop}".encode()).digest()
 
-    def _encode(self, img: Image.Image, pixels: tuple[int, int]) -> bytes:
+    def _encode(
+        self,
+        img: Image.Image,
+        pixels: tuple[int, int],
+        crop: tuple[int, int, int, int] | None = None,
+        src: tuple[int, int] | None = None,
+    ) -> bytes:
         if img.format == "JPEG":
-            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far less memory and time.
-            img.draft("RGB", _unrotated(pixels, img))
+            # Let libjpeg decode at 1/2, 1/4 or 1/8 scale: far less memory and
+            # time. A crop needs the whole picture at the crop's resolution.
+            need = pixels
+            if crop is not None and src is not None:
+                scale = max(pixels[0] / (crop[2] - crop[0]), pixels[1] / (crop[3] - crop[1]))
+                need = (math.ceil(src[0] * scale), math.ceil(src[1] * scale))
+            img.draft("RGB", _unrotated(need, img))
         img = ImageOps.exif_transpose(img)
         img = _flatten(img)
+        if crop is not None and src is not None:
+            # Drafting may have shrunk the picture: scale the crop box with it.
+            sx, sy = img.size[0] / src[0], img.size[1] / src[1]
+            img = img.crop(
+                (round(crop[0] * sx), round(crop[1] * sy), round(crop[2] * sx), round(crop[3] * sy))
+            )
         if img.size != pixels:
             # Bicubic is visually on par with Lanczos at print size and twice as
             # fast; reducing_gap box-reduces very large sources first.
@@ -129,6 +179,26 @@ class ImageEmbedder:
         out = io.BytesIO()
         img.save(out, "JPEG", quality=self.quality, optimize=True)
         return out.getvalue()
+
+
+def crop_box(
+    src: tuple[int, int], aspect: float, focus: tuple[float, float]
+) -> tuple[int, int, int, int]:
+    """The largest box of the given aspect (w/h) inside src, centred on focus where it can be.
+
+    focus is (x, y) as fractions of the width and height; the box slides to
+    stay inside the picture, so a focus at an edge keeps that edge in view.
+    """
+    w, h = src
+    if w / h > aspect:
+        cw, ch = max(1, round(h * aspect)), h
+    else:
+        cw, ch = w, max(1, round(w / aspect))
+    fx = min(max(focus[0], 0.0), 1.0)
+    fy = min(max(focus[1], 0.0), 1.0)
+    x0 = min(max(round(fx * w - cw / 2), 0), w - cw)
+    y0 = min(max(round(fy * h - ch / 2), 0), h - ch)
+    return (x0, y0, x0 + cw, y0 + ch)
 
 
 def _unrotated(pixels: tuple[int, int], img: Image.Image) -> tuple[int, int]:

@@ -58,7 +58,7 @@ class NotesPage:
         for col, rows in zip(cols, self.columns, strict=False):
             y = top
             for row in rows:
-                draw_lines(c, [row.line], col.x, y)
+                draw_lines(c, [row.line], col.x, y, col.w)
                 y -= row.height
 
 

@@ -56,11 +56,14 @@ def render_pdf(
     out: BinaryIO,
     *,
     progress: ProgressCallback | None = None,
-) -> None:
-    """Write the board as a PDF to out.
+) -> tuple[str, ...]:
+    """Write the board as a PDF to out; return the scripts it could not print.
 
-    Raises EmptyBoardError for a board without panels and ValueError for an
-    unknown layout. progress(done, total) is called after each panel is drawn.
+    Text in a script no installed font has (say, Korean without the CJK font
+    package) prints as a replacement mark; the names of those scripts come
+    back, sorted, so the export can tell people. Raises EmptyBoardError for a
+    board without panels and ValueError for an unknown layout.
+    progress(done, total) is called after each panel is drawn.
     """
     require_panels(board)
     layout = get_layout(options.layout)
@@ -85,7 +88,7 @@ def render_pdf(
             layout=layout,
             geometry=PageGeometry(width, height),
             fonts=get_fonts(),
-            embedder=ImageEmbedder(),
+            embedder=ImageEmbedder(opener=board.opener),
             progress=panel_done,
         )
         pages = _plan(ctx, options)
@@ -94,6 +97,7 @@ def render_pdf(
             page.draw(ctx, page_no)
             canvas.showPage()
         canvas.save()
+    return tuple(sorted(ctx.missing_scripts))
 
 
 def _plan(ctx: RenderContext, options: ExportOptions) -> list[_Page]:

@@ -94,7 +94,7 @@ class SheetPage:
             dur_w = 50.0 if duration else 0.0
             draw_single_line(
                 c,
-                "SHOT " + ctx.clean(panel.shot, "bold"),
+                f"{ctx.board.panel_word.upper()} {ctx.clean(panel.shot, 'bold')}",
                 ctx.fonts.bold,
                 ctx.layout.text_size,
                 left,
@@ -139,7 +139,7 @@ def plan_sheets(ctx: RenderContext, first_page_no: int) -> tuple[list[SheetPage]
             note = None
             if fitted.overflow:
                 note = NoteEntry(
-                    f"Shot {panel.shot}",
+                    f"{ctx.board.panel_word} {panel.shot}",
                     page_no,
                     (
                         ("Shot", _meta(panel)),

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import lru_cache
 
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from . import typeset
 
 MIN_SIZE = 6.5
 LEADING = 1.22
@@ -77,7 +77,7 @@ class FittedText:
 @lru_cache(maxsize=65536)
 def text_width(text: str, font: str) -> float:
     """Width of text at 1 pt; multiply by the font size."""
-    return stringWidth(text, font, 1.0)
+    return typeset.width(text, font)
 
 
 def marker_text(page: int, font: str, size: float, width: float) -> str:

@@ -76,7 +76,7 @@ class Command(BaseCommand):
         fd, partial = tempfile.mkstemp(dir=folder, prefix=".export-", suffix=f".{format}")
         try:
             with os.fdopen(fd, "wb") as fh:
-                export_write(board, format=format, options=options, out=fh)
+                missing = export_write(board, format=format, options=options, out=fh)
             os.replace(partial, out)
         except EmptyBoardError as exc:
             raise CommandError(f"Board {board_id} (“{board.name}”): {exc}") from None
@@ -86,6 +86,10 @@ class Command(BaseCommand):
         self.stdout.write(
             f"Board {board.pk} “{board.name}” written to {out} ({os.path.getsize(out):,} bytes)."
         )
+        if missing:
+            self.stderr.write(
+                f"No installed font covers {', '.join(missing)}: that text prints as “\ufffd”."
+            )
 
     def _animatic(self, board, format, out, *, fps, size, captions, srt, **_):
         try:
