@@ -79,7 +79,7 @@ def child_ours(image_dir: str, out_path: str, world: bool = False) -> dict:
             camera_angle="Eye level",
             duration_s=2.5,
             location="Harbour",
-            image_path=str(p),
+            image_name=str(p),
         )
         for i, p in enumerate(paths)
     )

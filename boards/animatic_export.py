@@ -8,12 +8,11 @@ bytes through the storage API, so exports work the same on a bucket.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import IO, Any
+from typing import Any
 
 from django.core.exceptions import ValidationError
-from django.core.files.storage import default_storage
 
-from boards.export_adapter import board_snapshot
+from boards.export_adapter import board_snapshot, open_stored
 from boards.exports.animatic import AnimaticOptions, AnimaticPlan, plan_animatic, render_srt
 from boards.exports.timeline import render_timeline_zip
 from boards.exports.video import render_mp4
@@ -44,10 +43,6 @@ def animatic_options(values: dict[str, Any]) -> AnimaticOptions:
         raise ValidationError(str(exc)) from None
 
 
-def _open(name: str) -> IO[bytes]:
-    return default_storage.open(name, "rb")
-
-
 def animatic_plan(board: Board, options: AnimaticOptions) -> AnimaticPlan:
     """The board timed at the options' frame rate (raises for an empty or picture-less board)."""
     return plan_animatic(board_snapshot(board, cast_sheet=False), options)
@@ -69,10 +64,10 @@ def animatic_write(
     """
     plan = animatic_plan(board, options)
     if format == Export.Format.MP4:
-        render_mp4(plan, out_path, _open, captions=options.captions, progress=progress)
+        render_mp4(plan, out_path, open_stored, captions=options.captions, progress=progress)
     elif format in (Export.Format.EDL, Export.Format.FCPXML):
         with open(out_path, "wb") as out:
-            render_timeline_zip(plan, format, board.name, out, _open, progress=progress)
+            render_timeline_zip(plan, format, board.name, out, open_stored, progress=progress)
     else:
         raise ValueError(f"Unknown animatic format {format!r}: use mp4, edl or fcpxml.")
     if srt_path is not None:

@@ -21,7 +21,7 @@ from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, ReferenceImage
 
 
-def _open_stored(name: str) -> BinaryIO:
+def open_stored(name: str) -> BinaryIO:
     """Open a stored file by its storage name: local folder or bucket alike."""
     # Django's File is a file object over the storage's stream.
     return cast(BinaryIO, default_storage.open(name, "rb"))
@@ -55,9 +55,8 @@ def _panel_record(panel: Panel) -> ExportPanel:
         duration_s=None if panel.duration is None else float(panel.duration),
         location=panel.location.name if panel.location else "",
         cast=tuple(member.character.name for member in panel.cast.all()),
-        image_path=(take.file.name or None) if take is not None else None,
+        image_name=(take.file.name or None) if take is not None else None,
         image_sha256=take.sha256 if take is not None else None,
-        image_name=take.file.name if take is not None and take.file else None,
         focus=(panel.focus_x / 100, panel.focus_y / 100),
         extra=extra,
     )
@@ -79,7 +78,7 @@ def _cast_sheet(board: Board) -> tuple[ExportCastMember, ...]:
         if name:
             paths[character_id].append(name)
     return tuple(
-        ExportCastMember(name=c.name, appearance=c.appearance, image_paths=tuple(paths[c.pk]))
+        ExportCastMember(name=c.name, appearance=c.appearance, image_names=tuple(paths[c.pk]))
         for c in characters
     )
 
@@ -112,5 +111,5 @@ def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
         date=timezone.localdate(),
         panels=tuple(_panel_record(p) for p in panels),
         cast=_cast_sheet(board) if cast_sheet else (),
-        opener=_open_stored,
+        opener=open_stored,
     )

@@ -207,7 +207,7 @@ def test_export_cancelled_midway_keeps_no_file_and_frees_the_worker(
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     export = export_services.export_request(board=board, user=None, format="mp4", **OPTIONS)
     opened = []
-    real_open = animatic_export._open
+    real_open = animatic_export.open_stored
 
     def open_and_cancel(name):
         opened.append(name)
@@ -216,7 +216,7 @@ def test_export_cancelled_midway_keeps_no_file_and_frees_the_worker(
             assert response.status_code == 302
         return real_open(name)
 
-    monkeypatch.setattr(animatic_export, "_open", open_and_cancel)
+    monkeypatch.setattr(animatic_export, "open_stored", open_and_cancel)
     export_services.export_run(export.pk)
     export.refresh_from_db()
     assert export.state == Export.State.CANCELLED
@@ -226,7 +226,7 @@ def test_export_cancelled_midway_keeps_no_file_and_frees_the_worker(
     assert not default_storage.exists(folder) or default_storage.listdir(folder) == ([], [])
     assert not [n for n in os.listdir(tmp_path) if n.startswith("castboard-export-")]
     # The same worker takes the next export at once.
-    monkeypatch.setattr(animatic_export, "_open", real_open)
+    monkeypatch.setattr(animatic_export, "open_stored", real_open)
     second = export_services.export_request(board=board, user=None, format="edl", **OPTIONS)
     assert export_services.export_run(second.pk).state == Export.State.DONE
 

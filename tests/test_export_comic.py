@@ -55,7 +55,7 @@ def test_comic_frames_fill_the_live_area(tmp_path, layout, orientation):
 
     count = LAYOUTS[layout].per_page
     pdf = comic(
-        [ExportPanel(shot=str(i + 1), position=i, image_path=picture) for i in range(count)],
+        [ExportPanel(shot=str(i + 1), position=i, image_name=picture) for i in range(count)],
         layout=layout,
         orientation=orientation,
     )
@@ -73,8 +73,8 @@ def test_crop_keeps_the_panels_focus_in_view(tmp_path):
     picture = two_colour_picture(tmp_path / "wide.jpg")
     pdf = comic(
         [
-            ExportPanel(shot="1", position=0, image_path=picture, focus=(0.0, 0.5)),
-            ExportPanel(shot="2", position=1, image_path=picture, focus=(1.0, 0.5)),
+            ExportPanel(shot="1", position=0, image_name=picture, focus=(0.0, 0.5)),
+            ExportPanel(shot="2", position=1, image_name=picture, focus=(1.0, 0.5)),
         ],
         layout="comic-2x2",
     )

@@ -337,7 +337,7 @@ def test_adapter_query_count_does_not_grow_with_panels(team, django_assert_num_q
         snapshot = board_snapshot(large)
     assert len(snapshot.panels) == 50
     assert len(snapshot.cast) == 3
-    assert all(member.image_paths for member in snapshot.cast)
+    assert all(member.image_names for member in snapshot.cast)
 
 
 def test_adapter_uses_the_selected_take_and_shot_numbers(team):
@@ -349,5 +349,5 @@ def test_adapter_uses_the_selected_take_and_shot_numbers(team):
     assert [p.shot for p in snapshot.panels] == ["1", "2"]
     assert printed.image_sha256 == first.selected_take.sha256 != newer.sha256
     # A storage name, read through the storage API: no local path involved.
-    assert printed.image_path == first.selected_take.file.name
+    assert printed.image_name == first.selected_take.file.name
     assert printed.extra["take_id"] == str(first.selected_take.pk)

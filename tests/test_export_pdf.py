@@ -53,7 +53,7 @@ def panel(i, image=None, **kwargs):
         "shot_type": "Close-up",
         "camera_angle": "Eye level",
         "duration_s": 2.5,
-        "image_path": image,
+        "image_name": image,
     }
     fields.update(kwargs)
     return ExportPanel(**fields)

@@ -44,11 +44,11 @@ def panels(tmp_path):
             shot_type="Wide",
             duration_s=3.0,
             cast=("Anna", "Ben"),
-            image_path=make_image(tmp_path / "a.png"),
+            image_name=make_image(tmp_path / "a.png"),
             image_sha256="abc",
             extra={"take": "7", "seed": "42"},
         ),
-        ExportPanel(shot="2A", position=1, image_path=make_image(tmp_path / "b.jpeg")),
+        ExportPanel(shot="2A", position=1, image_name=make_image(tmp_path / "b.jpeg")),
         ExportPanel(shot="3", position=2, notes="Not drawn yet"),
     ]
 
@@ -60,7 +60,7 @@ def test_images_are_named_by_shot_and_keep_their_extension(panels):
 
 def test_images_are_copied_byte_for_byte(panels):
     zf = export(panels)
-    with open(panels[0].image_path, "rb") as fh:
+    with open(panels[0].image_name, "rb") as fh:
         assert zf.read("shot-001.png") == fh.read()
 
 
@@ -99,14 +99,14 @@ def test_csv_manifest_matches_the_board(panels):
 
 
 def test_missing_file_is_listed_without_a_file(tmp_path):
-    zf = export([ExportPanel(shot="1", position=0, image_path=str(tmp_path / "gone.png"))])
+    zf = export([ExportPanel(shot="1", position=0, image_name=str(tmp_path / "gone.png"))])
     assert json.loads(zf.read("manifest.json"))["panels"][0]["file"] == ""
     assert sorted(zf.namelist()) == ["manifest.csv", "manifest.json"]
 
 
 def test_repeated_shot_numbers_get_distinct_names(tmp_path):
     path = make_image(tmp_path / "x.png")
-    zf = export([ExportPanel(shot="4", position=i, image_path=path) for i in range(3)])
+    zf = export([ExportPanel(shot="4", position=i, image_name=path) for i in range(3)])
     assert sorted(n for n in zf.namelist() if n.startswith("shot")) == [
         "shot-004-2.png",
         "shot-004-3.png",

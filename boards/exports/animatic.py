@@ -10,13 +10,11 @@ passes in, so the renderers never touch a storage path.
 from __future__ import annotations
 
 import io
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import IO
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
-from .document import ExportBoard, ExportPanel, require_panels
+from .document import ExportBoard, ExportPanel, Opener, require_panels
 from .fonts import FACE_FILES, find_font_dir, get_fonts
 from .images import _flatten
 from .timing import (
@@ -40,8 +38,6 @@ CARD = (236, 236, 240)
 CARD_EDGE = (160, 160, 168)
 CARD_INK = (60, 60, 66)
 CAPTION_BOX = (0, 0, 0, 170)
-
-ImageLoader = Callable[[str], IO[bytes]]
 
 
 class NoTakesError(ValueError):
@@ -144,7 +140,7 @@ def fit_box(src: tuple[int, int], size: tuple[int, int]) -> tuple[int, int, int,
 class FrameRenderer:
     """Draws the still for each panel at one video size, captions optional."""
 
-    def __init__(self, size: tuple[int, int], load: ImageLoader) -> None:
+    def __init__(self, size: tuple[int, int], load: Opener) -> None:
         self.size = size
         self.load = load
         self.fonts = get_fonts()

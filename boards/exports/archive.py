@@ -80,7 +80,7 @@ def render_zip(board: ExportBoard, out: BinaryIO) -> None:
     with zipfile.ZipFile(out, "w") as zf:
         for panel in board.panels:
             name = ""
-            if panel.image_path:
+            if panel.image_name:
                 name = _copy_image(zf, board, panel, used)
             records.append(_record(panel, name))
         zf.writestr("manifest.json", _json(board, records), compress_type=zipfile.ZIP_DEFLATED)
@@ -89,13 +89,13 @@ def render_zip(board: ExportBoard, out: BinaryIO) -> None:
 
 def _copy_image(zf: zipfile.ZipFile, board: ExportBoard, panel: ExportPanel, used: set[str]) -> str:
     """Copy a panel's image into the ZIP; its name there, or "" if it cannot be read."""
-    assert panel.image_path is not None
+    assert panel.image_name is not None
     try:
-        source = board.opener(panel.image_path)
+        source = board.opener(panel.image_name)
     except OSError:
         return ""
     with source:
-        name = _unique(shot_filename_stem(panel.shot), _extension(panel.image_path), used)
+        name = _unique(shot_filename_stem(panel.shot), _extension(panel.image_name), used)
         info = zipfile.ZipInfo(name, date_time=time.localtime()[:6])
         info.compress_type = zipfile.ZIP_STORED
         with zf.open(info, "w") as target:

@@ -55,7 +55,7 @@ class ComicPage:
         for frame in self.frames:
             panel, r = frame.panel, frame.rect
             draw_picture(
-                ctx, r, panel.image_path, panel.image_sha256, border=1.4, focus=panel.focus
+                ctx, r, panel.image_name, panel.image_sha256, border=1.4, focus=panel.focus
             )
             page = frame.note.notes_page if frame.note else 0
             self._tag(ctx, frame)

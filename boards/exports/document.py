@@ -53,10 +53,9 @@ class ExportPanel:
     duration_s: float | None = None
     location: str = ""
     cast: tuple[str, ...] = ()
-    image_path: str | None = None
-    image_sha256: str | None = None
-    # The take's storage name, for renderers that read bytes through a loader.
+    # The take's storage name, read through the board's opener (bytes, never a path).
     image_name: str | None = None
+    image_sha256: str | None = None
     # The point of the picture (fractions of width and height) that stays in
     # view when a comic frame crops it.
     focus: tuple[float, float] = (0.5, 0.5)
@@ -70,7 +69,7 @@ class ExportCastMember:
 
     name: str
     appearance: str = ""
-    image_paths: tuple[str, ...] = ()
+    image_names: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -62,11 +62,11 @@ class CoverPage:
         hrule(c, area.x, area.right, y, width=0.75)
         picture_box = Rect(area.x, area.y + 10, area.w, y - 20 - area.y - 10)
         frame = fit_aspect(picture_box, board.aspect_ratio)
-        first = next((p for p in board.panels if p.image_path), None)
+        first = next((p for p in board.panels if p.image_name), None)
         if first is None:
             draw_placeholder(ctx, frame, "No panel has been generated yet")
         else:
-            draw_picture(ctx, frame, first.image_path, first.image_sha256, border=0.5)
+            draw_picture(ctx, frame, first.image_name, first.image_sha256, border=0.5)
 
 
 @dataclass
@@ -91,7 +91,7 @@ class CastPage:
             # Portrait: pictures start right under the text actually printed.
             top = text_box.top - self.appearance.height - 16
             images_box = Rect(images_box.x, images_box.y, images_box.w, top - images_box.y)
-        paths = self.member.image_paths
+        paths = self.member.image_names
         if not paths:
             draw_placeholder(ctx, images_box, "No reference images yet")
             return

@@ -87,7 +87,7 @@ class SheetPage:
         c = ctx.canvas
         for index, cell in enumerate(self.cells):
             g, panel = cell.geometry, cell.panel
-            draw_picture(ctx, g.frame, panel.image_path, panel.image_sha256)
+            draw_picture(ctx, g.frame, panel.image_name, panel.image_sha256)
             left = g.text.x
             width = g.text.w
             duration = format_duration(panel.duration_s)

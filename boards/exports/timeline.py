@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import BinaryIO
 from xml.etree import ElementTree as ET
 
-from .animatic import AnimaticPlan, FrameRenderer, ImageLoader, Shot, render_srt
+from .animatic import AnimaticPlan, FrameRenderer, Shot, render_srt
 from .archive import shot_filename_stem
+from .document import Opener
 from .timing import timecode
 
 # Editors expect a programme to start at one hour.
@@ -37,7 +38,7 @@ def frame_name(shot: Shot) -> str:
 
 
 def _write_frames(
-    plan: AnimaticPlan, zf: zipfile.ZipFile, load: ImageLoader, progress: Progress | None
+    plan: AnimaticPlan, zf: zipfile.ZipFile, load: Opener, progress: Progress | None
 ) -> list[str]:
     renderer = FrameRenderer(plan.size, load)
     names = []
@@ -155,7 +156,7 @@ def render_timeline_zip(
     kind: str,
     title: str,
     out: BinaryIO,
-    load: ImageLoader,
+    load: Opener,
     *,
     progress: Progress | None = None,
 ) -> None:

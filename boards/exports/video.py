@@ -14,7 +14,8 @@ from fractions import Fraction
 import av
 from av.video.frame import PictureType
 
-from .animatic import AnimaticPlan, FrameRenderer, ImageLoader
+from .animatic import AnimaticPlan, FrameRenderer
+from .document import Opener
 
 CODEC = "libx264"
 PIX_FMT = "yuv420p"
@@ -30,7 +31,7 @@ Progress = Callable[[int, int], None]
 def render_mp4(
     plan: AnimaticPlan,
     out_path: str,
-    load: ImageLoader,
+    load: Opener,
     *,
     captions: bool,
     progress: Progress | None = None,
