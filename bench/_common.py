@@ -98,6 +98,7 @@ def prepare(config: FakeConfig, *, embedded: bool = False, max_active: int = 24)
         "BFL_API_KEY": config.api_key,
         "BFL_BASE_URL": fake.base_url,
         "BFL_RESULT_HOSTS": "127.0.0.1",
+        "BFL_POLLING_ORIGINS": fake.poll_base_url,
         "BFL_MODEL": "flux-2-pro",
         "BFL_MAX_ACTIVE": str(max_active),
     }

@@ -258,6 +258,9 @@ BFL_MODEL = env_str("BFL_MODEL", "flux-2-pro")
 # unconfirmed. Operators extend the list with BFL_RESULT_HOSTS as the provider changes.
 BFL_RESULT_HOSTS = env_list("BFL_RESULT_HOSTS", ["*.bfl.ai", "bfldeliverysc.blob.core.windows.net"])
 BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
+# Origins (scheme://host[:port]) besides BFL_BASE_URL where polling URLs may
+# point, compared exactly; the provider's own regional API hosts are built in.
+BFL_POLLING_ORIGINS = env_list("BFL_POLLING_ORIGINS", [])
 # A worker holding a job renews its lease; past it the sweeper takes the job back.
 STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
 # A provider task not finished after this long becomes "needs review".

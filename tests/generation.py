@@ -36,6 +36,7 @@ def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
     settings.BFL_API_KEY = key or fake.config.api_key
     settings.BFL_BASE_URL = fake.base_url
     settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
+    settings.BFL_POLLING_ORIGINS = [fake.poll_base_url]
     settings.BFL_MODEL = "flux-2-pro"
     settings.BFL_MAX_ACTIVE = 24
 

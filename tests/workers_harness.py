@@ -316,6 +316,7 @@ class Harness:
             BFL_API_KEY=self.fake.config.api_key,
             BFL_BASE_URL=self.fake.base_url,
             BFL_RESULT_HOSTS="127.0.0.1",
+            BFL_POLLING_ORIGINS=self.fake.poll_base_url,
             BFL_MODEL=str(self.settings.BFL_MODEL),
             BFL_MAX_ACTIVE=str(self.max_active),
             PYTHONUNBUFFERED="1",

@@ -487,6 +487,11 @@ def job_poll(job_id: int) -> Step:
         return DONE
     job = GenerationJob.objects.get(pk=job_id)
     elapsed = (now - (job.started or job.created)).total_seconds()
+    # Checked before every poll, not only after a "still running" answer: a
+    # task reported Ready whose download keeps failing comes back here too,
+    # and must not be polled (with the key) forever.
+    if elapsed > settings.STUDIO_POLL_DEADLINE_S:
+        return _past_deadline(job, elapsed)
     try:
         backend = registry.get_backend(job.backend, job.model)
         result = backend.poll(Submission(task_id=job.provider_task_id, polling_url=job.polling_url))
@@ -505,15 +510,20 @@ def job_poll(job_id: int) -> Step:
     return _poll_again(job, elapsed, interval=poll_interval(elapsed, expected))
 
 
+def _past_deadline(job: GenerationJob, elapsed: float) -> Step:
+    return _needs_review(
+        job.pk,
+        [State.POLLING],
+        f"No result after {int(elapsed // 60)} minutes: the provider has not finished, "
+        "or its result could not be downloaded. It may still deliver; retrying may be "
+        "billed again.",
+        code="deadline",
+    )
+
+
 def _poll_again(job: GenerationJob, elapsed: float, *, interval: float) -> Step:
     if elapsed > settings.STUDIO_POLL_DEADLINE_S:
-        return _needs_review(
-            job.pk,
-            [State.POLLING],
-            f"The provider has not finished after {int(elapsed // 60)} minutes. "
-            "It may still deliver; retrying may be billed again.",
-            code="deadline",
-        )
+        return _past_deadline(job, elapsed)
     now = timezone.now()
     GenerationJob.objects.filter(pk=job.pk, state=State.POLLING).update(
         next_poll_at=now + timedelta(seconds=interval), lease_expires=now + _lease(interval)

@@ -43,6 +43,7 @@ def _config(name: str) -> tuple:
             settings.BFL_API_KEY,
             settings.BFL_BASE_URL,
             tuple(settings.BFL_RESULT_HOSTS),
+            tuple(settings.BFL_POLLING_ORIGINS),
             settings.BFL_MAX_ACTIVE,
             settings.BFL_MODEL,
         )

@@ -4,21 +4,20 @@ Protocol facts live in reference/bfl-api.md. The part that costs money is
 `submit`: once the request may have left this machine, any doubt about its
 outcome becomes `OutcomeUnknown` so the pipeline never resubmits blindly.
 The API key travels only in the `x-key` header to the submit host and to
-polling hosts of the same provider; it is never put in a message.
+polling hosts on an exact allow-list (scheme, host and port); it is never put
+in a message. Every answer is read up to a size limit (`http.MAX_ANSWER_BYTES`).
 """
 
 from __future__ import annotations
 
 import base64
-import ipaddress
 import math
-import time
-from email.utils import parsedate_to_datetime
 from fractions import Fraction
 from typing import Any, ClassVar
 
 import httpx
 
+from workers.backends import http
 from workers.backends.base import (
     AuthError,
     Capabilities,
@@ -48,7 +47,21 @@ SIDE_STEP = 16
 KONTEXT_MAX_ACTIVE = 6
 SAFETY_TOLERANCE = 2  # the highest value Kontext accepts together with an input image
 DEFAULT_RETRY_AFTER_S = 5.0
-MAX_RETRY_AFTER_S = 3600.0
+# The provider's own API hosts, where it may hand out polling URLs (regional
+# hosts). Not chosen by the operator, so each must resolve to public
+# addresses, and the poll connects to the address that was checked.
+PROVIDER_POLLING_ORIGINS = tuple(
+    f"https://{host}"
+    for host in (
+        "api.bfl.ai",
+        "api.eu.bfl.ai",
+        "api.us.bfl.ai",
+        "api.eu1.bfl.ai",
+        "api.eu2.bfl.ai",
+        "api.us1.bfl.ai",
+        "api.us2.bfl.ai",
+    )
+)
 
 # Credits (1 credit = 1 US cent). Kontext is flat per image; FLUX.2 charges a
 # first megapixel plus each further megapixel of output and input.
@@ -136,6 +149,7 @@ class BFLBackend:
         timeout_s: float = 30,
         max_download_bytes: int = 40 * 1024 * 1024,
         poll_deadline_s: float = 600,
+        polling_origins: list[str] | tuple[str, ...] = (),
         client: httpx.Client | None = None,
     ) -> None:
         if not api_key:
@@ -155,6 +169,12 @@ class BFLBackend:
         self._owns_client = client is None
         self.client = client or httpx.Client(follow_redirects=False)
         self._base = httpx.URL(self.base_url)
+        # The operator chose these (BFL_BASE_URL, BFL_POLLING_ORIGINS): they may be
+        # private, like an exact BFL_RESULT_HOSTS entry.
+        self._trusted_origins = {http.origin(self._base)} | {
+            http.origin(o) for o in polling_origins if o.strip()
+        }
+        self._provider_origins = {http.origin(o) for o in PROVIDER_POLLING_ORIGINS}
 
     @classmethod
     def from_settings(cls, model: str = "") -> BFLBackend:
@@ -167,6 +187,7 @@ class BFLBackend:
             model=model or settings.BFL_MODEL,
             result_hosts=list(settings.BFL_RESULT_HOSTS),
             max_active=settings.BFL_MAX_ACTIVE,
+            polling_origins=list(settings.BFL_POLLING_ORIGINS),
         )
 
     def __repr__(self) -> str:  # the default would be harmless, but be explicit: no key
@@ -207,12 +228,19 @@ class BFLBackend:
         model = request.model or self.model
         body = self.build_body(request, model)
         try:
-            response = self.client.post(
+            response = http.request_capped(
+                self.client,
+                "POST",
                 f"{self.base_url}/v1/{model}",
                 json=body,
                 headers=self._headers(),
                 timeout=self._timeout,
             )
+        except http.AnswerTooLarge as exc:
+            raise OutcomeUnknown(
+                f"The provider's answer to the submit was refused ({exc}); "
+                "the task may exist and be billed."
+            ) from exc
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
             # Nothing reached the provider, so trying again cannot double-bill.
             raise TransientError(
@@ -227,7 +255,7 @@ class BFLBackend:
             raise OutcomeUnknown(
                 f"The provider answered HTTP {response.status_code} to the submit; "
                 "the task may exist and be billed.",
-                retry_after=_retry_after(response, default=None),
+                retry_after=http.retry_after(response, default=None),
             )
         _raise_for_client_error(response, during="submit")
         data = _json(response)
@@ -250,15 +278,24 @@ class BFLBackend:
     def poll(self, submission: Submission) -> PollResult:
         """Ask for the task's state once; the caller owns the deadline."""
         url = submission.polling_url or f"{self.base_url}/v1/get_result?id={submission.task_id}"
-        self._check_polling_url(url)
+        target, addresses = self._polling_target(url)
         try:
-            response = self.client.get(url, headers=self._headers(), timeout=self._timeout)
+            response = http.request_capped(
+                self.client,
+                "GET",
+                target,
+                addresses=addresses,
+                headers=self._headers(),
+                timeout=self._timeout,
+            )
+        except http.AnswerTooLarge as exc:
+            raise TransientError(f"The provider's polling answer was refused ({exc}).") from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"Polling failed ({exc.__class__.__name__}).") from exc
         if response.status_code >= 500:
             raise TransientError(
                 f"The provider answered HTTP {response.status_code} while polling.",
-                retry_after=_retry_after(response, default=None),
+                retry_after=http.retry_after(response, default=None),
             )
         if response.status_code == 404:
             raise ProviderFailed("The provider does not know this task (HTTP 404).")
@@ -302,9 +339,15 @@ class BFLBackend:
     def credits(self) -> float:
         """The account's remaining credits (GET /v1/credits)."""
         try:
-            response = self.client.get(
-                f"{self.base_url}/v1/credits", headers=self._headers(), timeout=self._timeout
+            response = http.request_capped(
+                self.client,
+                "GET",
+                f"{self.base_url}/v1/credits",
+                headers=self._headers(),
+                timeout=self._timeout,
             )
+        except http.AnswerTooLarge as exc:
+            raise TransientError(f"The provider's credits answer was refused ({exc}).") from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"Could not ask for credits ({exc.__class__.__name__}).") from exc
         if response.status_code >= 500:
@@ -350,17 +393,34 @@ class BFLBackend:
     def _headers(self) -> dict[str, str]:
         return {"x-key": self._api_key, "accept": "application/json"}
 
-    def _check_polling_url(self, url: str) -> None:
-        """Only send the key to the submit host or a sibling host of the same provider."""
+    def _polling_target(self, url: str) -> tuple[httpx.URL, list[http.Address] | None]:
+        """Where a poll may go with the key, and the checked addresses to connect to.
+
+        Scheme, host and port must equal an allowed origin exactly: the
+        submit host, an origin the operator listed, or one of the provider's
+        own API hosts (which must resolve to public addresses).
+        """
         try:
             target = httpx.URL(url)
+            key = http.origin(target)
         except httpx.InvalidURL as exc:
             raise ProviderFailed("The provider returned an unusable polling URL.") from exc
-        if not _same_provider(self._base, target):
+        if key in self._trusted_origins:
+            return target, None
+        if key not in self._provider_origins:
             raise ProviderFailed(
-                f"The polling URL points at an unexpected host ({target.host!r}); "
-                "it was not contacted and the API key was not sent."
+                f"The polling URL points at an unexpected host ({target.host!r}, "
+                f"{target.scheme}, port {key[2]}); it was not contacted and the API key "
+                "was not sent. If the provider moved, add its origin to BFL_POLLING_ORIGINS."
             )
+        try:
+            return target, http.public_addresses(target)
+        except http.NotPublic as exc:
+            raise ProviderFailed(
+                f"The polling URL was not contacted and the API key was not sent: {exc}."
+            ) from exc
+        except http.Unresolvable as exc:
+            raise TransientError(f"Polling failed: {exc}.") from exc
 
 
 # --- helpers -------------------------------------------------------------------
@@ -384,25 +444,6 @@ def _prompt(request: GenerationRequest) -> str:
     return f"{instruction}\n\nContext: {context}" if context else instruction
 
 
-def _same_provider(base: httpx.URL, target: httpx.URL) -> bool:
-    if target.scheme not in ("http", "https"):
-        return False
-    if base.scheme == "https" and target.scheme != "https":
-        return False
-    base_host, host = base.host.lower(), target.host.lower()
-    if host == base_host:
-        return True
-    try:
-        ipaddress.ip_address(base_host)
-        return False  # an IP base has no sibling hosts
-    except ValueError:
-        pass
-    labels = base_host.split(".")
-    # api.bfl.ai -> any *.bfl.ai host (api.eu2.bfl.ai); bfl.ai -> *.bfl.ai.
-    parent = ".".join(labels[1:]) if len(labels) >= 3 else base_host
-    return "." in parent and (host == parent or host.endswith("." + parent))
-
-
 def _raise_for_client_error(response: httpx.Response, *, during: str) -> None:
     status = response.status_code
     if status < 400:
@@ -418,7 +459,7 @@ def _raise_for_client_error(response: httpx.Response, *, during: str) -> None:
     if status == 429:
         raise RateLimited(
             "Too many tasks in flight at the provider (HTTP 429); waiting before retrying.",
-            retry_after=_retry_after(response, default=DEFAULT_RETRY_AFTER_S),
+            retry_after=http.retry_after(response, default=DEFAULT_RETRY_AFTER_S),
         )
     detail = _detail_message(response)
     raise InvalidRequest(
@@ -443,23 +484,6 @@ def _detail_message(response: httpx.Response) -> str:
                 parts.append(str(item))
         return "; ".join(p for p in parts if p)[:500]
     return str(detail or "")[:500]
-
-
-def _retry_after(response: httpx.Response, *, default: float | None) -> float | None:
-    """Retry-After as seconds: a number or an HTTP date, clamped to a sane range."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError):
-            return default
-    if math.isnan(seconds):
-        return default
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
 
 
 def _json(response: httpx.Response, *, error: type[Exception] = OutcomeUnknown) -> Any:

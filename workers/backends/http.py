@@ -1,0 +1,187 @@
+"""Outbound HTTP to providers: checked addresses, pinned connections, capped answers.
+
+Every backend talks to hosts named by someone else (a polling URL, a result
+URL), from a worker that can reach the internal network. Three rules hold
+for all of them:
+
+- a host that must be public is resolved once, every address is checked,
+  and the connection goes to an address that was checked (a second lookup
+  by the HTTP client could answer differently: DNS rebinding). TLS still
+  verifies the certificate for the host name, and the Host header keeps it;
+- no answer is read past a size limit (a provider answer is a little JSON;
+  a 300 MB one must not take a worker's memory with it);
+- bodies are asked for uncompressed, so a small compressed answer cannot
+  inflate past the limit before it is counted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+import socket
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+# Provider answers (submit, status, result metadata) are small JSON objects.
+MAX_ANSWER_BYTES = 1024 * 1024
+MAX_RETRY_AFTER_S = 3600.0
+
+
+class NotPublic(Exception):
+    """A host resolved to a private, loopback, link-local or reserved address."""
+
+
+class Unresolvable(Exception):
+    """A host name did not resolve (DNS down or no such name)."""
+
+
+class AnswerTooLarge(Exception):
+    """An answer was longer than the limit; reading stopped there."""
+
+
+def resolve(host: str, port: int) -> list[Address]:
+    """Every address `host` resolves to (an IP literal resolves to itself)."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Unresolvable(f"cannot resolve {host!r} ({exc})") from exc
+    addresses: list[Address] = []
+    for info in infos:
+        raw = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
+        address = ipaddress.ip_address(raw)
+        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
+            address = address.ipv4_mapped
+        if address not in addresses:
+            addresses.append(address)
+    if not addresses:
+        raise Unresolvable(f"{host!r} has no address")
+    return addresses
+
+
+def public_addresses(url: httpx.URL) -> list[Address]:
+    """The addresses of `url`'s host, all of them public, to connect to in order.
+
+    One private address among public ones is enough to refuse: an attacker
+    who controls the DNS answer would otherwise get one connection in two.
+    """
+    host = url.host.strip("[]").rstrip(".").lower()
+    addresses = resolve(host, default_port(url))
+    for address in addresses:
+        if not address.is_global or address.is_multicast:
+            raise NotPublic(f"host {host!r} resolves to a non-public address ({address})")
+    return addresses
+
+
+def default_port(url: httpx.URL) -> int:
+    return url.port or (443 if url.scheme == "https" else 80)
+
+
+def origin(url: httpx.URL | str) -> tuple[str, str, int]:
+    """(scheme, host, port) with the scheme's default port filled in, for exact comparison."""
+    url = httpx.URL(url) if isinstance(url, str) else url
+    return (url.scheme.lower(), url.host.rstrip(".").lower(), default_port(url))
+
+
+def build(
+    client: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    *,
+    address: Address | None = None,
+    headers: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> httpx.Request:
+    """A request to `url`, sent to `address` when given (with Host and TLS name kept)."""
+    headers = {"accept-encoding": "identity", **(headers or {})}
+    if address is None:
+        return client.build_request(method, url, headers=headers, **kwargs)
+    headers["host"] = url.netloc.decode("ascii")
+    extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+    return client.build_request(
+        method, url.copy_with(host=str(address)), headers=headers, extensions=extensions, **kwargs
+    )
+
+
+def send_pinned(
+    client: httpx.Client,
+    method: str,
+    url: httpx.URL,
+    addresses: list[Address] | None,
+    *,
+    stream: bool = False,
+    **kwargs: Any,
+) -> httpx.Response:
+    """Send to the checked `addresses` in turn (or by name when None); the first that connects."""
+    if addresses is None:
+        request = build(client, method, url, **kwargs)
+        return client.send(request, stream=stream, follow_redirects=False)
+    for index, address in enumerate(addresses):
+        request = build(client, method, url, address=address, **kwargs)
+        try:
+            return client.send(request, stream=stream, follow_redirects=False)
+        except httpx.ConnectError:
+            if index == len(addresses) - 1:
+                raise
+    raise AssertionError("unreachable: addresses is not empty")
+
+
+def read_capped(response: httpx.Response, max_bytes: int = MAX_ANSWER_BYTES) -> httpx.Response:
+    """Read a streamed `response` up to `max_bytes`; the answer comes back fully read.
+
+    Closes the stream either way. Raises `AnswerTooLarge` as soon as the
+    declared or counted length passes the limit, without reading the rest.
+    """
+    try:
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > max_bytes:
+            raise AnswerTooLarge(f"the answer is {int(declared)} bytes (limit {max_bytes})")
+        body = bytearray()
+        for chunk in response.iter_bytes():
+            body += chunk
+            if len(body) > max_bytes:
+                raise AnswerTooLarge(f"the answer is over {max_bytes} bytes")
+    finally:
+        response.close()
+    return httpx.Response(
+        response.status_code,
+        headers=[(k, v) for k, v in response.headers.items() if k != "content-encoding"],
+        content=bytes(body),
+        request=response.request,
+    )
+
+
+def request_capped(
+    client: httpx.Client,
+    method: str,
+    url: httpx.URL | str,
+    *,
+    addresses: list[Address] | None = None,
+    max_bytes: int = MAX_ANSWER_BYTES,
+    **kwargs: Any,
+) -> httpx.Response:
+    """One request whose answer is read only up to `max_bytes` (see `read_capped`)."""
+    url = httpx.URL(url) if isinstance(url, str) else url
+    response = send_pinned(client, method, url, addresses, stream=True, **kwargs)
+    return read_capped(response, max_bytes)
+
+
+def retry_after(response: httpx.Response, *, default: float | None) -> float | None:
+    """Retry-After as seconds: a number or an HTTP date, clamped to a sane range."""
+    value = response.headers.get("retry-after", "").strip()
+    if not value:
+        return default
+    try:
+        seconds = float(value)
+    except ValueError:
+        try:
+            seconds = parsedate_to_datetime(value).timestamp() - time.time()
+        except (TypeError, ValueError, IndexError):
+            return default
+    if math.isnan(seconds):
+        return default
+    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
