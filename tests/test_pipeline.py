@@ -398,3 +398,15 @@ def test_job_queued_before_manifests_named_files_still_sends_its_references(team
     sent = bfl.submissions()[0].body
     assert len([k for k in sent if k.startswith("input_image")]) == len(legacy["references"])
     assert job.fingerprint == job.take.fingerprint
+
+
+def test_transition_moves_a_job_only_from_the_states_given(team, bfl):
+    from workers.pipeline.states import transition
+
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    assert not transition(job.pk, [State.POLLING], state=State.FAILED)  # not polling: no change
+    assert transition(job.pk, State.QUEUED, state=State.CANCELLED)
+    assert not transition(job.pk, State.QUEUED, state=State.FAILED)  # the second mover loses
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED

@@ -13,7 +13,7 @@ from workers.backends.base import BackendError, Submission, TransientError
 from workers.models import GenerationJob
 from workers.pipeline import submit as submitting
 from workers.pipeline.slots import fail, hand_slot_to_next, needs_review
-from workers.pipeline.states import DONE, State, Step, lease
+from workers.pipeline.states import DONE, State, Step, lease, transition
 from workers.pipeline.store import claim_download, fetch_and_store
 
 # Observed provider latency per backend, in this process: the first poll is
@@ -52,14 +52,14 @@ def job_poll(job_id: int) -> Step:
     now = timezone.now()
     # Claim this poll: a duplicate chain (e.g. one the sweeper started) that
     # arrives before the next poll is due drops out here.
-    claimed = (
-        GenerationJob.objects.filter(pk=job_id, state=State.POLLING)
-        .filter(
-            Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250))
-        )
+    claimed = transition(
+        job_id,
+        State.POLLING,
+        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250)),
         # Held only while this poll runs: a retry of this task after a database
         # error must find the poll due again.
-        .update(next_poll_at=now + timedelta(seconds=2), lease_expires=now + lease(30))
+        next_poll_at=now + timedelta(seconds=2),
+        lease_expires=now + lease(30),
     )
     if not claimed:
         return DONE
@@ -83,7 +83,7 @@ def job_poll(job_id: int) -> Step:
         _note_latency(job.backend, elapsed)
         return _hand_over(job, result.sample_url)
     if result.progress is not None:
-        GenerationJob.objects.filter(pk=job_id).update(progress=result.progress)
+        transition(job_id, State.POLLING, progress=result.progress)
     expected = _latency.get(job.backend)
     return _poll_again(job, elapsed, interval=poll_interval(elapsed, expected))
 
@@ -103,8 +103,11 @@ def _poll_again(job: GenerationJob, elapsed: float, *, interval: float) -> Step:
     if elapsed > settings.STUDIO_POLL_DEADLINE_S:
         return _past_deadline(job, elapsed)
     now = timezone.now()
-    GenerationJob.objects.filter(pk=job.pk, state=State.POLLING).update(
-        next_poll_at=now + timedelta(seconds=interval), lease_expires=now + lease(interval)
+    transition(
+        job.pk,
+        State.POLLING,
+        next_poll_at=now + timedelta(seconds=interval),
+        lease_expires=now + lease(interval),
     )
     return Step("poll", interval, job.pk)
 

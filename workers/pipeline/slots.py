@@ -13,18 +13,21 @@ from datetime import timedelta
 from django.db import transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 from django.utils import timezone
 
 from workers import chains
 from workers.backends.base import BackendError
 from workers.models import BackendSlots, GenerationJob
-from workers.pipeline.states import DONE, State, Step, lease
+from workers.pipeline.states import DONE, State, Step, lease, transition
 
 
 def _finish(
     job_id: int, from_states, state: str, *, code: str = "", message: str = "", **extra
 ) -> bool:
-    changed = GenerationJob.objects.filter(pk=job_id, state__in=from_states).update(
+    changed = transition(
+        job_id,
+        from_states,
         state=state,
         error_code=code[:40],
         error_message=message,
@@ -124,11 +127,11 @@ def claim_slot(job: GenerationJob, cap: int) -> bool:
     _ensure_slots_row(job.backend)
     with transaction.atomic():
         _lock_slots(job.backend)
-        claimed = (
-            GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED)
-            .alias(in_flight=_in_flight_count(job.backend))
-            .filter(in_flight__lt=cap)
-            .update(**_claimed_fields(now))
+        claimed = transition(
+            job.pk,
+            State.QUEUED,
+            LessThan(_in_flight_count(job.backend), cap),
+            **_claimed_fields(now),
         )
         if not claimed:
             _wait_for_slot(job, now)
@@ -154,9 +157,7 @@ def _ensure_slots_row(backend: str) -> None:
 
 def _wait_for_slot(job: GenerationJob, now) -> None:
     # Wait for a finishing job to kick us; the lease is the backstop.
-    GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
-        lease_expires=now + lease(), next_poll_at=None
-    )
+    transition(job.pk, State.QUEUED, lease_expires=now + lease(), next_poll_at=None)
 
 
 def _waiting(backend: str, now):
@@ -176,7 +177,7 @@ def _claim_next_waiting(backend: str) -> int | None:
         _lock_slots(backend)
         job_id = _waiting(backend, now).values_list("pk", flat=True).first()
         if job_id is not None:
-            GenerationJob.objects.filter(pk=job_id).update(next_poll_at=now)
+            transition(job_id, State.QUEUED, next_poll_at=now)
     return job_id
 
 
@@ -194,9 +195,7 @@ def hand_slot_to_next(backend: str, cap: int) -> GenerationJob | None:
         job = _waiting(backend, now).annotate(in_flight=_in_flight_count(backend)).first()
         if job is None or job.in_flight >= cap:
             return None
-        claimed = GenerationJob.objects.filter(pk=job.pk, state=State.QUEUED).update(
-            **_claimed_fields(now), next_poll_at=now
-        )
+        claimed = transition(job.pk, State.QUEUED, **_claimed_fields(now), next_poll_at=now)
     if not claimed:
         return None
     job.next_poll_at = now

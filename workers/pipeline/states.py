@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 
@@ -52,3 +54,20 @@ def load_job(job_id: int, **state) -> GenerationJob | None:
     # Not .first(): its ORDER BY is pointless on a primary key and costs compiling.
     found = list(GenerationJob.objects.filter(pk=job_id, **state))
     return found[0] if found else None
+
+
+def transition(
+    job_id: int, from_states: str | Iterable[str], *conditions: Any, **fields: Any
+) -> bool:
+    """Write `fields` on the job if it is still in one of `from_states`; True if it was.
+
+    The one door through which the pipeline changes a job: a conditional
+    UPDATE, so of two workers making the same move exactly one wins, and a
+    step delivered twice finds the job moved on and does nothing. Extra
+    `conditions` (Q objects or boolean expressions) narrow the claim, e.g.
+    "a provider slot is free" or "the lease I read is still the current one".
+    """
+    states = [from_states] if isinstance(from_states, str) else list(from_states)
+    return bool(
+        GenerationJob.objects.filter(*conditions, pk=job_id, state__in=states).update(**fields)
+    )

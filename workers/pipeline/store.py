@@ -14,7 +14,7 @@ from workers import chains, registry
 from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
 from workers.models import GenerationJob
 from workers.pipeline.slots import fail, kick_waiting, needs_review
-from workers.pipeline.states import DONE, State, Step, lease, load_job
+from workers.pipeline.states import DONE, State, Step, lease, load_job, transition
 
 
 def download_and_store(job_id: int, *, image: bytes) -> Step:
@@ -27,10 +27,8 @@ def download_and_store(job_id: int, *, image: bytes) -> Step:
 
 
 def claim_download(job_id: int) -> bool:
-    return bool(
-        GenerationJob.objects.filter(pk=job_id, state=State.POLLING).update(
-            state=State.DOWNLOADING, lease_expires=timezone.now() + lease()
-        )
+    return transition(
+        job_id, State.POLLING, state=State.DOWNLOADING, lease_expires=timezone.now() + lease()
     )
 
 
@@ -59,8 +57,11 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
                 code="result_unavailable",
             )
         except TransientError:
-            GenerationJob.objects.filter(pk=job_id, state=State.DOWNLOADING).update(
-                state=State.POLLING, next_poll_at=now + timedelta(seconds=2)
+            transition(
+                job_id,
+                State.DOWNLOADING,
+                state=State.POLLING,
+                next_poll_at=now + timedelta(seconds=2),
             )
             return Step("poll", 2.0, job_id)
     try:
@@ -106,7 +107,9 @@ def store_take(job: GenerationJob, processed) -> Step:
         take.save()
         # Conditional: a job cancelled meanwhile, or stored by a duplicate
         # delivery, keeps its state and this take is rolled back.
-        finished = GenerationJob.objects.filter(pk=job.pk, state=State.DOWNLOADING).update(
+        finished = transition(
+            job.pk,
+            State.DOWNLOADING,
             state=State.SUCCEEDED,
             take=take,
             cost=take.cost,

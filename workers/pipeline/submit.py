@@ -19,7 +19,16 @@ from workers.compiler import CompiledRequest, compile_panel
 from workers.models import GenerationJob
 from workers.pipeline import poll as polling
 from workers.pipeline.slots import claim_slot, fail, kick_waiting, needs_review
-from workers.pipeline.states import DONE, State, Step, backoff, jitter, lease, load_job
+from workers.pipeline.states import (
+    DONE,
+    State,
+    Step,
+    backoff,
+    jitter,
+    lease,
+    load_job,
+    transition,
+)
 from workers.pipeline.store import download_and_store
 from workers.selectors import panel_spec, request_images
 
@@ -70,7 +79,7 @@ def submit_claimed(job: GenerationJob) -> Step:
     intent: dict = {"submit_sent": timezone.now()}
     if compiled.fingerprint != job.fingerprint:
         intent.update(request=compiled.manifest(), fingerprint=compiled.fingerprint)
-    if not GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(**intent):
+    if not transition(job_id, State.SUBMITTING, **intent):
         return DONE  # cancelled in the meantime: nothing is sent
 
     try:
@@ -142,7 +151,7 @@ def _commit_submission(job_id: int, **fields) -> None:
     deadline = time.monotonic() + _COMMIT_PATIENCE_S
     while True:
         try:
-            GenerationJob.objects.filter(pk=job_id, state=State.SUBMITTING).update(**fields)
+            transition(job_id, State.SUBMITTING, **fields)
             return
         except (DatabaseError, InterfaceError):
             if time.monotonic() > deadline:
@@ -164,7 +173,7 @@ def _requeue(job: GenerationJob, *, countdown: float, attempts_count: bool = Tru
     }
     if not attempts_count:
         changes["attempts"] = F("attempts") - 1
-    if GenerationJob.objects.filter(pk=job.pk, state=State.SUBMITTING).update(**changes):
+    if transition(job.pk, State.SUBMITTING, **changes):
         kick_waiting(job.backend)
         return Step("start", countdown, job.pk)
     return DONE
