@@ -400,7 +400,7 @@ def test_job_queued_before_manifests_named_files_still_sends_its_references(team
     assert job.fingerprint == job.take.fingerprint
 
 
-def test_transition_moves_a_job_only_from_the_states_given(team, bfl):
+def test_transition_moves_a_job_only_from_the_states_given(team, bfl, driver):
     from workers.pipeline.states import transition
 
     board = make_board(team.project, panels=1)
