@@ -268,8 +268,7 @@ STUDIO_POLL_DEADLINE_S = env_int("STUDIO_POLL_DEADLINE_S", 600, minimum=5)
 # Exported PDFs and ZIPs stay downloadable this long, then the hourly cleanup removes them.
 STUDIO_EXPORT_TTL_HOURS = env_int("STUDIO_EXPORT_TTL_HOURS", 24, minimum=1)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 6, minimum=1)
-if STUDIO_BACKEND == "bfl" and not BFL_API_KEY:
-    raise ImproperlyConfigured("STUDIO_BACKEND=bfl needs BFL_API_KEY.")
+# workers.apps checks STUDIO_BACKEND against the backends' own declarations at start-up.
 
 # --- accounts, mail and notifications ----------------------------------------
 # Mail leaves through a Celery task (studio.mail); the default prints it in

@@ -11,8 +11,6 @@ in a message. Every answer is read up to a size limit (`http.MAX_ANSWER_BYTES`).
 from __future__ import annotations
 
 import base64
-import math
-from fractions import Fraction
 from typing import Any, ClassVar
 
 import httpx
@@ -25,28 +23,27 @@ from workers.backends.base import (
     InvalidRequest,
     Moderated,
     OutcomeUnknown,
-    OutOfCredits,
     PollResult,
     ProviderFailed,
-    RateLimited,
     Submission,
     TransientError,
 )
 from workers.backends.download import fetch_limited
+from workers.backends.flux import (
+    KONTEXT_OUTPUT_PIXELS,
+    MAX_OUTPUT_PIXELS,
+    fit_pixels,
+    kontext_aspect_ratio,
+    megapixel_price,
+)
 
 FLUX2_MODELS = ("flux-2-pro", "flux-2-max", "flux-2-flex")
 KLEIN_MODELS = ("flux-2-klein-4b", "flux-2-klein-9b")
 KONTEXT_MODELS = ("flux-kontext-pro", "flux-kontext-max")
 MODELS = FLUX2_MODELS + KLEIN_MODELS + KONTEXT_MODELS
 
-# Provider limits (bfl-api.md). "4 MP" is not defined more precisely, so stay
-# under the smaller reading of it.
-MAX_OUTPUT_PIXELS = 4_000_000
-MIN_SIDE = 64
-SIDE_STEP = 16
 KONTEXT_MAX_ACTIVE = 6
 SAFETY_TOLERANCE = 2  # the highest value Kontext accepts together with an input image
-DEFAULT_RETRY_AFTER_S = 5.0
 # The provider's own API hosts, where it may hand out polling URLs (regional
 # hosts). Not chosen by the operator, so each must resolve to public
 # addresses, and the poll connects to the address that was checked.
@@ -71,7 +68,6 @@ _MP_PRICE = {
     "flux-2-max": (7.0, 3.0),
     "flux-2-flex": (5.0, 5.0),
 }
-_MEGAPIXEL = 1024 * 1024
 
 _RUNNING_STATUSES = {"Pending", "Reasoning", "Generating"}
 _MODERATED_STATUSES = {
@@ -90,53 +86,32 @@ def estimate_cost(model: str, width: int, height: int, n_refs: int) -> float:
     if model in _FLAT_PRICE:
         return _FLAT_PRICE[model]
     first, extra = _MP_PRICE.get(model, _MP_PRICE["flux-2-pro"])
-    megapixels = math.ceil(max(1, width * height) / _MEGAPIXEL) + max(0, n_refs)
-    return round(first + extra * (megapixels - 1), 2)
-
-
-def fit_pixels(width: int, height: int) -> tuple[int, int]:
-    """Width and height the provider accepts: multiples of 16, >= 64, <= 4 MP, ratio kept."""
-    w, h = max(1, width), max(1, height)
-    scale = min(1.0, math.sqrt(MAX_OUTPUT_PIXELS / (w * h)))
-    # Half up, not Python's half-to-even: 1000 -> 1008 like a person would expect.
-    w = max(MIN_SIDE, math.floor(w * scale / SIDE_STEP + 0.5) * SIDE_STEP)
-    h = max(MIN_SIDE, math.floor(h * scale / SIDE_STEP + 0.5) * SIDE_STEP)
-    # Rounding to the grid may push the area just over the cap.
-    while w * h > MAX_OUTPUT_PIXELS:
-        if w >= h:
-            w -= SIDE_STEP
-        else:
-            h -= SIDE_STEP
-    return w, h
-
-
-def kontext_aspect_ratio(aspect_ratio: str, width: int, height: int) -> str:
-    """An "a:b" string within Kontext's 21:9 .. 9:21 range.
-
-    Board ratios such as "2.39:1" or "1.85:1" become small whole numbers
-    ("21:9", "37:20"); without a usable ratio the width and height decide.
-    """
-    ratio: Fraction | None = None
-    try:
-        a, b = (Fraction(part.strip()) for part in aspect_ratio.split(":"))
-        if a > 0 and b > 0:
-            ratio = a / b
-    except (ValueError, ZeroDivisionError):
-        ratio = None
-    if ratio is None:
-        ratio = Fraction(max(1, width), max(1, height))
-    if ratio >= Fraction(21, 9):
-        return "21:9"
-    if ratio <= Fraction(9, 21):
-        return "9:21"
-    ratio = ratio.limit_denominator(20)
-    return f"{ratio.numerator}:{ratio.denominator}"
+    return megapixel_price(first, extra, width, height, n_refs)
 
 
 class BFLBackend:
     """Generation through the Black Forest Labs API; see the module docstring."""
 
     name: ClassVar[str] = "bfl"
+    paid: ClassVar[bool] = True
+    setting_names: ClassVar[tuple[str, ...]] = (
+        "BFL_API_KEY",
+        "BFL_BASE_URL",
+        "BFL_MODEL",
+        "BFL_RESULT_HOSTS",
+        "BFL_POLLING_ORIGINS",
+        "BFL_MAX_ACTIVE",
+    )
+    required: ClassVar[tuple[str, ...]] = ("BFL_API_KEY",)
+    model_setting: ClassVar[str] = "BFL_MODEL"
+    models: ClassVar[tuple[str, ...]] = MODELS
+
+    @classmethod
+    def price(cls, model: str, width: int, height: int, references: int) -> float | None:
+        """Credits from the provider's price list; None for a model not on it."""
+        if model not in MODELS:
+            return None
+        return estimate_cost(model, width, height, references)
 
     def __init__(
         self,
@@ -212,6 +187,7 @@ class BFLBackend:
                 size_mode="aspect_ratio",
                 max_active=min(self.max_active, cap),
                 models=MODELS,
+                max_pixels=KONTEXT_OUTPUT_PIXELS,
             )
         return Capabilities(
             max_references=4 if family == "klein" else 8,
@@ -221,6 +197,7 @@ class BFLBackend:
             size_mode="pixels",
             max_active=self.max_active,
             models=MODELS,
+            max_pixels=MAX_OUTPUT_PIXELS,
         )
 
     def submit(self, request: GenerationRequest) -> Submission:
@@ -257,8 +234,8 @@ class BFLBackend:
                 "the task may exist and be billed.",
                 retry_after=http.retry_after(response, default=None),
             )
-        _raise_for_client_error(response, during="submit")
-        data = _json(response)
+        http.raise_for_client_error(response, during="submit", key_setting="BFL_API_KEY")
+        data = http.json_of(response)
         task_id = data.get("id") if isinstance(data, dict) else None
         if not task_id:
             raise OutcomeUnknown("The provider accepted the submit but its answer had no task id.")
@@ -299,8 +276,8 @@ class BFLBackend:
             )
         if response.status_code == 404:
             raise ProviderFailed("The provider does not know this task (HTTP 404).")
-        _raise_for_client_error(response, during="poll")
-        data = _json(response, error=TransientError)
+        http.raise_for_client_error(response, during="poll", key_setting="BFL_API_KEY")
+        data = http.json_of(response, error=TransientError)
         if not isinstance(data, dict):
             raise TransientError("The provider's polling answer was not a JSON object.")
         status = str(data.get("status") or "")
@@ -352,8 +329,8 @@ class BFLBackend:
             raise TransientError(f"Could not ask for credits ({exc.__class__.__name__}).") from exc
         if response.status_code >= 500:
             raise TransientError(f"The provider answered HTTP {response.status_code}.")
-        _raise_for_client_error(response, during="credits")
-        data = _json(response, error=TransientError)
+        http.raise_for_client_error(response, during="credits", key_setting="BFL_API_KEY")
+        data = http.json_of(response, error=TransientError)
         try:
             return float(data["credits"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -373,7 +350,7 @@ class BFLBackend:
                 f"got {len(refs)}{hint}."
             )
         body: dict[str, Any] = {
-            "prompt": _prompt(request),
+            "prompt": request.full_prompt(),
             "seed": request.seed,
             # JPEG: a fraction of a PNG's size to download, decode and store.
             "output_format": "jpeg",
@@ -434,63 +411,6 @@ def _family(model: str) -> str:
     raise InvalidRequest(
         f"Unknown BFL model {model!r}; supported: {', '.join(MODELS)}. Check BFL_MODEL."
     )
-
-
-def _prompt(request: GenerationRequest) -> str:
-    if not request.instruction:
-        return request.prompt
-    context = request.prompt.strip()
-    instruction = request.instruction.strip()
-    return f"{instruction}\n\nContext: {context}" if context else instruction
-
-
-def _raise_for_client_error(response: httpx.Response, *, during: str) -> None:
-    status = response.status_code
-    if status < 400:
-        return
-    if status in (401, 403):
-        raise AuthError(
-            f"The provider refused the API key (HTTP {status}) during {during}. Check BFL_API_KEY."
-        )
-    if status == 402:
-        raise OutOfCredits(
-            "The provider account is out of credits (HTTP 402). Top it up, then retry."
-        )
-    if status == 429:
-        raise RateLimited(
-            "Too many tasks in flight at the provider (HTTP 429); waiting before retrying.",
-            retry_after=http.retry_after(response, default=DEFAULT_RETRY_AFTER_S),
-        )
-    detail = _detail_message(response)
-    raise InvalidRequest(
-        f"The provider refused the request (HTTP {status})" + (f": {detail}" if detail else ".")
-    )
-
-
-def _detail_message(response: httpx.Response) -> str:
-    """The provider's 422 `detail` as one readable line."""
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return response.text[:200].strip()
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-                msg = str(item.get("msg", "")).strip()
-                parts.append(f"{loc}: {msg}" if loc else msg)
-            else:
-                parts.append(str(item))
-        return "; ".join(p for p in parts if p)[:500]
-    return str(detail or "")[:500]
-
-
-def _json(response: httpx.Response, *, error: type[Exception] = OutcomeUnknown) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise error(f"The provider's answer (HTTP {response.status_code}) was not JSON.") from exc
 
 
 def _progress(value: Any) -> float | None:

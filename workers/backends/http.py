@@ -25,11 +25,21 @@ from typing import Any
 
 import httpx
 
+from workers.backends.base import (
+    AuthError,
+    BackendError,
+    InvalidRequest,
+    OutcomeUnknown,
+    OutOfCredits,
+    RateLimited,
+)
+
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 # Provider answers (submit, status, result metadata) are small JSON objects.
 MAX_ANSWER_BYTES = 1024 * 1024
 MAX_RETRY_AFTER_S = 3600.0
+DEFAULT_RETRY_AFTER_S = 5.0
 
 
 class NotPublic(Exception):
@@ -185,3 +195,61 @@ def retry_after(response: httpx.Response, *, default: float | None) -> float | N
     if math.isnan(seconds):
         return default
     return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
+
+
+def raise_for_client_error(response: httpx.Response, *, during: str, key_setting: str) -> None:
+    """Turn a 4xx answer into the error the pipeline acts on; 2xx and 3xx pass.
+
+    401/403 and 402 fail fast with what the operator should check, 429
+    carries Retry-After, anything else is the provider refusing the request
+    (its own words kept, e.g. a 422 `detail`).
+    """
+    status = response.status_code
+    if status < 400:
+        return
+    if status in (401, 403):
+        raise AuthError(
+            f"The provider refused the API key (HTTP {status}) during {during}. "
+            f"Check {key_setting}."
+        )
+    if status == 402:
+        raise OutOfCredits(
+            "The provider account is out of credits (HTTP 402). Top it up, then retry."
+        )
+    if status == 429:
+        raise RateLimited(
+            "Too many tasks in flight at the provider (HTTP 429); waiting before retrying.",
+            retry_after=retry_after(response, default=DEFAULT_RETRY_AFTER_S),
+        )
+    detail = detail_message(response)
+    raise InvalidRequest(
+        f"The provider refused the request (HTTP {status})" + (f": {detail}" if detail else ".")
+    )
+
+
+def detail_message(response: httpx.Response) -> str:
+    """A provider's error `detail` (text, or a list of {loc, msg}) as one readable line."""
+    try:
+        data = response.json()
+    except ValueError:
+        return response.text[:200].strip()
+    detail = data.get("detail") if isinstance(data, dict) else data
+    if isinstance(detail, list):
+        parts = []
+        for item in detail:
+            if isinstance(item, dict):
+                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
+                msg = str(item.get("msg", "")).strip()
+                parts.append(f"{loc}: {msg}" if loc else msg)
+            else:
+                parts.append(str(item))
+        return "; ".join(p for p in parts if p)[:500]
+    return str(detail or "")[:500]
+
+
+def json_of(response: httpx.Response, *, error: type[BackendError] = OutcomeUnknown) -> Any:
+    """The answer's JSON; `error` when it is not JSON (what that means depends on the step)."""
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise error(f"The provider's answer (HTTP {response.status_code}) was not JSON.") from exc
