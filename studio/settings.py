@@ -261,6 +261,20 @@ BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
 # Origins (scheme://host[:port]) besides BFL_BASE_URL where polling URLs may
 # point, compared exactly; the provider's own regional API hosts are built in.
 BFL_POLLING_ORIGINS = env_list("BFL_POLLING_ORIGINS", [])
+# fal.ai's queue API. Result URLs are on fal's media hosts.
+FAL_KEY = env_str("FAL_KEY")
+FAL_BASE_URL = env_str("FAL_BASE_URL", "https://queue.fal.run").rstrip("/")
+FAL_MODEL = env_str("FAL_MODEL", "fal-ai/flux-2-pro")
+FAL_RESULT_HOSTS = env_list("FAL_RESULT_HOSTS", ["fal.media", "*.fal.media"])
+FAL_MAX_ACTIVE = env_int("FAL_MAX_ACTIVE", 8, minimum=1)
+# Replicate's predictions API. Outputs are served from its delivery hosts for about an hour.
+REPLICATE_API_TOKEN = env_str("REPLICATE_API_TOKEN")
+REPLICATE_BASE_URL = env_str("REPLICATE_BASE_URL", "https://api.replicate.com").rstrip("/")
+REPLICATE_MODEL = env_str("REPLICATE_MODEL", "black-forest-labs/flux-2-pro")
+REPLICATE_RESULT_HOSTS = env_list(
+    "REPLICATE_RESULT_HOSTS", ["replicate.delivery", "*.replicate.delivery"]
+)
+REPLICATE_MAX_ACTIVE = env_int("REPLICATE_MAX_ACTIVE", 8, minimum=1)
 # A worker holding a job renews its lease; past it the sweeper takes the job back.
 STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
 # A provider task not finished after this long becomes "needs review".

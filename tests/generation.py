@@ -41,6 +41,12 @@ def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
     settings.BFL_MAX_ACTIVE = 24
 
 
+def use_fake_provider(settings, fake) -> None:
+    """Point the backend a fake stands in for (fal, replicate) at it, as its env() says."""
+    for name, value in fake.env().items():
+        setattr(settings, name, value.split(",") if name.endswith("_RESULT_HOSTS") else value)
+
+
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:
     """A board whose panels each cast distinct characters with their own reference images."""
     colours = [(200, 40, 40), (40, 160, 60), (230, 200, 40), (60, 80, 200)]

@@ -20,6 +20,8 @@ from workers.backends.base import Backend, Capabilities
 BACKENDS: dict[str, str] = {
     "sketch": "workers.backends.sketch.SketchBackend",
     "bfl": "workers.backends.bfl.BFLBackend",
+    "fal": "workers.backends.fal.FalBackend",
+    "replicate": "workers.backends.replicate.ReplicateBackend",
 }
 
 

@@ -204,36 +204,13 @@ class BFLBackend:
         """POST the request. Never call twice for one job: it may be billed each time."""
         model = request.model or self.model
         body = self.build_body(request, model)
-        try:
-            response = http.request_capped(
-                self.client,
-                "POST",
-                f"{self.base_url}/v1/{model}",
-                json=body,
-                headers=self._headers(),
-                timeout=self._timeout,
-            )
-        except http.AnswerTooLarge as exc:
-            raise OutcomeUnknown(
-                f"The provider's answer to the submit was refused ({exc}); "
-                "the task may exist and be billed."
-            ) from exc
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # Nothing reached the provider, so trying again cannot double-bill.
-            raise TransientError(
-                f"Could not reach {self._base.host} to submit ({exc.__class__.__name__})."
-            ) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise OutcomeUnknown(
-                f"The submit to {self._base.host} was sent but no answer came back "
-                f"({exc.__class__.__name__}); the task may exist and be billed."
-            ) from exc
-        if response.status_code >= 500:
-            raise OutcomeUnknown(
-                f"The provider answered HTTP {response.status_code} to the submit; "
-                "the task may exist and be billed.",
-                retry_after=http.retry_after(response, default=None),
-            )
+        response = http.submit(
+            self.client,
+            f"{self.base_url}/v1/{model}",
+            json=body,
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
         http.raise_for_client_error(response, during="submit", key_setting="BFL_API_KEY")
         data = http.json_of(response)
         task_id = data.get("id") if isinstance(data, dict) else None
@@ -256,24 +233,13 @@ class BFLBackend:
         """Ask for the task's state once; the caller owns the deadline."""
         url = submission.polling_url or f"{self.base_url}/v1/get_result?id={submission.task_id}"
         target, addresses = self._polling_target(url)
-        try:
-            response = http.request_capped(
-                self.client,
-                "GET",
-                target,
-                addresses=addresses,
-                headers=self._headers(),
-                timeout=self._timeout,
-            )
-        except http.AnswerTooLarge as exc:
-            raise TransientError(f"The provider's polling answer was refused ({exc}).") from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransientError(f"Polling failed ({exc.__class__.__name__}).") from exc
-        if response.status_code >= 500:
-            raise TransientError(
-                f"The provider answered HTTP {response.status_code} while polling.",
-                retry_after=http.retry_after(response, default=None),
-            )
+        response = http.poll(
+            self.client,
+            target,
+            addresses=addresses,
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
         if response.status_code == 404:
             raise ProviderFailed("The provider does not know this task (HTTP 404).")
         http.raise_for_client_error(response, during="poll", key_setting="BFL_API_KEY")

@@ -35,6 +35,7 @@ def fetch_limited(
     max_bytes: int,
     timeout_s: float,
     client: httpx.Client | None = None,
+    hosts_setting: str = "BFL_RESULT_HOSTS",
 ) -> bytes:
     """Download `url` and return its body, refusing anything outside the limits.
 
@@ -55,7 +56,7 @@ def fetch_limited(
     try:
         current = _parse(url)
         for _hop in range(MAX_REDIRECTS + 1):
-            addresses = _check_url(current, allowed)
+            addresses = _check_url(current, allowed, hosts_setting)
             result = _get_once(client, current, addresses, max_bytes=max_bytes, deadline=deadline)
             if isinstance(result, bytes):
                 return result
@@ -94,7 +95,9 @@ def _parse(url: str) -> httpx.URL:
         raise ResultRefused(f"Result download refused: the URL is not usable ({exc}).") from exc
 
 
-def _check_url(url: httpx.URL, allowed: frozenset[str]) -> list[http.Address] | None:
+def _check_url(
+    url: httpx.URL, allowed: frozenset[str], hosts_setting: str
+) -> list[http.Address] | None:
     """Refuse what the policy forbids; the addresses to connect to (None: by name)."""
     if url.scheme not in ("http", "https"):
         raise ResultRefused(
@@ -105,7 +108,7 @@ def _check_url(url: httpx.URL, allowed: frozenset[str]) -> list[http.Address] | 
         raise ResultRefused("Result download refused: the URL has no host.")
     if not _matches(host, allowed):
         raise ResultRefused(
-            f"Result download refused: host {host!r} is not in the allow-list (BFL_RESULT_HOSTS)."
+            f"Result download refused: host {host!r} is not in the allow-list ({hosts_setting})."
         )
     # An exact entry is a deliberate operator decision, so it may be private;
     # a wildcard match must still land on public addresses (DNS can point

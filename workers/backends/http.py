@@ -32,6 +32,7 @@ from workers.backends.base import (
     OutcomeUnknown,
     OutOfCredits,
     RateLimited,
+    TransientError,
 )
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -253,3 +254,59 @@ def json_of(response: httpx.Response, *, error: type[BackendError] = OutcomeUnkn
         return response.json()
     except ValueError as exc:
         raise error(f"The provider's answer (HTTP {response.status_code}) was not JSON.") from exc
+
+
+def submit(client: httpx.Client, url: str, **kwargs: Any) -> httpx.Response:
+    """POST a submit that may cost money; any doubt about its outcome is `OutcomeUnknown`.
+
+    Failing to connect means nothing was sent (`TransientError`, safe to try
+    again); a timeout or broken connection after sending, a 5xx, or an answer
+    too large to read may hide a task that exists and is billed.
+    """
+    host = httpx.URL(url).host
+    try:
+        response = request_capped(client, "POST", url, **kwargs)
+    except AnswerTooLarge as exc:
+        raise OutcomeUnknown(
+            f"The provider's answer to the submit was refused ({exc}); "
+            "the task may exist and be billed."
+        ) from exc
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+        raise TransientError(
+            f"Could not reach {host} to submit ({exc.__class__.__name__})."
+        ) from exc
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        raise OutcomeUnknown(
+            f"The submit to {host} was sent but no answer came back "
+            f"({exc.__class__.__name__}); the task may exist and be billed."
+        ) from exc
+    if response.status_code >= 500:
+        raise OutcomeUnknown(
+            f"The provider answered HTTP {response.status_code} to the submit; "
+            "the task may exist and be billed.",
+            retry_after=retry_after(response, default=None),
+        )
+    return response
+
+
+def poll(
+    client: httpx.Client,
+    url: httpx.URL | str,
+    *,
+    addresses: list[Address] | None = None,
+    what: str = "polling",
+    **kwargs: Any,
+) -> httpx.Response:
+    """GET a status or result: free and safe to repeat, so every failure here is transient."""
+    try:
+        response = request_capped(client, "GET", url, addresses=addresses, **kwargs)
+    except AnswerTooLarge as exc:
+        raise TransientError(f"The provider's {what} answer was refused ({exc}).") from exc
+    except (httpx.TimeoutException, httpx.TransportError) as exc:
+        raise TransientError(f"{what.capitalize()} failed ({exc.__class__.__name__}).") from exc
+    if response.status_code >= 500:
+        raise TransientError(
+            f"The provider answered HTTP {response.status_code} while {what}.",
+            retry_after=retry_after(response, default=None),
+        )
+    return response
