@@ -275,6 +275,11 @@ REPLICATE_RESULT_HOSTS = env_list(
     "REPLICATE_RESULT_HOSTS", ["replicate.delivery", "*.replicate.delivery"]
 )
 REPLICATE_MAX_ACTIVE = env_int("REPLICATE_MAX_ACTIVE", 8, minimum=1)
+# A self-hosted ComfyUI (trusted by URL). The workflow: a bundled one
+# ("flux2-dev", "kontext-dev") or the path of an API-format JSON file.
+COMFYUI_URL = env_str("COMFYUI_URL").rstrip("/")
+COMFYUI_WORKFLOW = env_str("COMFYUI_WORKFLOW", "flux2-dev")
+COMFYUI_MAX_ACTIVE = env_int("COMFYUI_MAX_ACTIVE", 1, minimum=1)
 # A worker holding a job renews its lease; past it the sweeper takes the job back.
 STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
 # A provider task not finished after this long becomes "needs review".

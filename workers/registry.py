@@ -22,6 +22,7 @@ BACKENDS: dict[str, str] = {
     "bfl": "workers.backends.bfl.BFLBackend",
     "fal": "workers.backends.fal.FalBackend",
     "replicate": "workers.backends.replicate.ReplicateBackend",
+    "comfyui": "workers.backends.comfyui.ComfyUIBackend",
 }
 
 
@@ -50,6 +51,9 @@ def default_backend() -> str:
 
 def default_model(backend: str) -> str:
     cls = backend_class(backend)
+    configured = getattr(cls, "configured_model", None)  # when the setting is not a model name
+    if configured is not None:
+        return configured(settings)
     return getattr(settings, cls.model_setting) if cls.model_setting else cls.models[0]
 
 
@@ -73,7 +77,14 @@ def check_configuration() -> None:
     if missing:
         raise ImproperlyConfigured(f"STUDIO_BACKEND={name} needs {', '.join(missing)}.")
     for configured in configured_backends():
-        problem = _unpriced(backend_class(configured), default_model(configured))
+        cls = backend_class(configured)
+        check = getattr(cls, "check_settings", None)  # e.g. a workflow file to read
+        if check is not None:
+            try:
+                check(settings)
+            except ValueError as exc:
+                raise ImproperlyConfigured(str(exc)) from exc
+        problem = _unpriced(cls, default_model(configured))
         if problem:
             raise ImproperlyConfigured(problem)
 

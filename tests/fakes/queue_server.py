@@ -144,6 +144,15 @@ class QueueFake:
         with self.lock:
             return list(self._requests)
 
+    @property
+    def task_ids(self) -> list[str]:
+        with self.lock:
+            return list(self.tasks)
+
+    @property
+    def max_in_flight_seen(self) -> int:
+        return self.max_in_flight
+
     def downloads(self) -> list[Recorded]:
         return [r for r in self.requests if r.server == "delivery"]
 

@@ -78,12 +78,15 @@ def nearest_ratio(aspect_ratio: str, width: int, height: int, choices: tuple[str
     return min(choices, key=distance)
 
 
-def data_uri(data: bytes) -> str:
-    """An image as a `data:` URI, its type read from its first bytes."""
+def image_mime(data: bytes) -> str:
+    """The type of stored image bytes (PNG, WebP or JPEG), read from their first bytes."""
     if data.startswith(b"\x89PNG"):
-        mime = "image/png"
-    elif data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        mime = "image/webp"
-    else:
-        mime = "image/jpeg"
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        return "image/png"
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return "image/jpeg"
+
+
+def data_uri(data: bytes) -> str:
+    """An image as a `data:` URI."""
+    return f"data:{image_mime(data)};base64,{base64.b64encode(data).decode('ascii')}"

@@ -310,3 +310,33 @@ def poll(
             retry_after=retry_after(response, default=None),
         )
     return response
+
+
+def upload(
+    client: httpx.Client,
+    url: str,
+    *,
+    field: str,
+    name: str,
+    data: bytes,
+    mime: str,
+    what: str,
+    data_fields: dict[str, str] | None = None,
+    **kwargs: Any,
+) -> httpx.Response:
+    """POST one file as multipart `field` (with `data_fields` beside it) before a submit.
+
+    Nothing billable has been sent yet, so a failure to send or a 5xx is
+    `TransientError` (try again later); other answers are the caller's to read.
+    """
+    if data_fields:
+        kwargs["data"] = data_fields
+    try:
+        response = request_capped(client, "POST", url, files={field: (name, data, mime)}, **kwargs)
+    except (AnswerTooLarge, httpx.TimeoutException, httpx.TransportError) as exc:
+        raise TransientError(
+            f"Uploading a reference to {what} failed ({exc.__class__.__name__})."
+        ) from exc
+    if response.status_code >= 500:
+        raise TransientError(f"{what} answered HTTP {response.status_code} to an upload.")
+    return response

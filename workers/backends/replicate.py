@@ -15,8 +15,6 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-import httpx
-
 from workers.backends import http
 from workers.backends.base import (
     GenerationRequest,
@@ -28,7 +26,7 @@ from workers.backends.base import (
     Submission,
     TransientError,
 )
-from workers.backends.flux import data_uri, fit_pixels, kontext_aspect_ratio
+from workers.backends.flux import data_uri, fit_pixels, image_mime, kontext_aspect_ratio
 from workers.backends.hosted import HostedBackend, ModelSpec
 
 # Inputs above this travel through the files API; data: URIs are meant for small files.
@@ -158,23 +156,18 @@ class ReplicateBackend(HostedBackend):
 
     def _upload(self, ref: Reference) -> str:
         """Put one image through the files API; its `urls.get` is what the input takes."""
-        mime = data_uri(ref.data[:16]).split(";", 1)[0].removeprefix("data:")
-        filename = f"{ref.sha256[:16] or 'reference'}.{mime.rsplit('/', 1)[-1]}"
-        try:
-            response = http.request_capped(
-                self.client,
-                "POST",
-                f"{self.base_url}/v1/files",
-                files={"content": (filename, ref.data, mime)},
-                headers=self._headers(),
-                timeout=self._timeout,
-            )
-        except (http.AnswerTooLarge, httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransientError(
-                f"Uploading a reference image to Replicate failed ({exc.__class__.__name__})."
-            ) from exc
-        if response.status_code >= 500:
-            raise TransientError(f"Replicate answered HTTP {response.status_code} to an upload.")
+        mime = image_mime(ref.data)
+        response = http.upload(
+            self.client,
+            f"{self.base_url}/v1/files",
+            field="content",
+            name=f"{ref.sha256[:16] or 'reference'}.{mime.rsplit('/', 1)[-1]}",
+            data=ref.data,
+            mime=mime,
+            what="Replicate",
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
         self.raise_for_error(response, during="upload")
         data = http.json_of(response, error=TransientError)
         urls = data.get("urls") if isinstance(data, dict) else None
