@@ -261,6 +261,9 @@ BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
 # Origins (scheme://host[:port]) besides BFL_BASE_URL where polling URLs may
 # point, compared exactly; the provider's own regional API hosts are built in.
 BFL_POLLING_ORIGINS = env_list("BFL_POLLING_ORIGINS", [])
+# With STUDIO_PUBLIC_URL, BFL posts each result to /hooks/bfl/ carrying this secret;
+# polling goes on, slowly, as the fallback for a lost webhook.
+BFL_WEBHOOK_SECRET = env_str("BFL_WEBHOOK_SECRET")
 # fal.ai's queue API. Result URLs are on fal's media hosts.
 FAL_KEY = env_str("FAL_KEY")
 FAL_BASE_URL = env_str("FAL_BASE_URL", "https://queue.fal.run").rstrip("/")

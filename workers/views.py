@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -11,12 +13,14 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
-from workers import services
+from workers import services, tasks
+from workers.backends.bfl import webhook_sender_ok
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
@@ -24,6 +28,7 @@ from workers.selectors import (
     latest_jobs_by_panel,
     panels_finished_since,
     panels_generation,
+    polling_job_for_task,
     project_spend,
 )
 
@@ -213,3 +218,32 @@ def take_edit(request, pk):
         else:
             messages.success(request, "Edit queued: the result appears as a new take.")
     return redirect(reverse("panel_edit", args=[take.panel_id]) + "#takes")
+
+
+@csrf_exempt
+@require_POST
+def webhook_bfl(request):
+    """BFL posts a task's final result here; the shared secret proves the sender.
+
+    Public by design (the provider has no session): a request without the
+    secret gets 403 and changes nothing. A valid one is handed to a worker;
+    the job moves only if it is still polling that task, so each result is
+    accepted once and repeats are harmless.
+    """
+    secret = settings.BFL_WEBHOOK_SECRET
+    if not settings.STUDIO_PUBLIC_URL or not webhook_sender_ok(
+        request.headers, request.body, secret
+    ):
+        return HttpResponse("Forbidden", status=403, content_type="text/plain")
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return HttpResponse("Not JSON", status=400, content_type="text/plain")
+    task_id = (
+        str(payload.get("id") or payload.get("task_id") or "") if isinstance(payload, dict) else ""
+    )
+    job_id = polling_job_for_task("bfl", task_id) if task_id else None
+    if job_id is None:
+        return HttpResponse("Nothing waits for this result", status=200, content_type="text/plain")
+    tasks.deliver_result.delay(job_id, task_id, payload)
+    return HttpResponse("Accepted", status=202, content_type="text/plain")

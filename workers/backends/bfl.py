@@ -11,6 +11,8 @@ in a message. Every answer is read up to a size limit (`http.MAX_ANSWER_BYTES`).
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 from typing import Any, ClassVar
 
 import httpx
@@ -101,6 +103,8 @@ class BFLBackend:
         "BFL_RESULT_HOSTS",
         "BFL_POLLING_ORIGINS",
         "BFL_MAX_ACTIVE",
+        "BFL_WEBHOOK_SECRET",
+        "STUDIO_PUBLIC_URL",
     )
     required: ClassVar[tuple[str, ...]] = ("BFL_API_KEY",)
     model_setting: ClassVar[str] = "BFL_MODEL"
@@ -125,6 +129,8 @@ class BFLBackend:
         max_download_bytes: int = 40 * 1024 * 1024,
         poll_deadline_s: float = 600,
         polling_origins: list[str] | tuple[str, ...] = (),
+        webhook_url: str = "",
+        webhook_secret: str = "",
         client: httpx.Client | None = None,
     ) -> None:
         if not api_key:
@@ -150,6 +156,9 @@ class BFLBackend:
             http.origin(o) for o in polling_origins if o.strip()
         }
         self._provider_origins = {http.origin(o) for o in PROVIDER_POLLING_ORIGINS}
+        # With both, the provider also POSTs each final result to the studio.
+        self.webhook_url = webhook_url if webhook_secret else ""
+        self._webhook_secret = webhook_secret
 
     @classmethod
     def from_settings(cls, model: str = "") -> BFLBackend:
@@ -163,6 +172,8 @@ class BFLBackend:
             result_hosts=list(settings.BFL_RESULT_HOSTS),
             max_active=settings.BFL_MAX_ACTIVE,
             polling_origins=list(settings.BFL_POLLING_ORIGINS),
+            webhook_url=webhook_url("bfl"),
+            webhook_secret=settings.BFL_WEBHOOK_SECRET,
         )
 
     def __repr__(self) -> str:  # the default would be harmless, but be explicit: no key
@@ -246,6 +257,10 @@ class BFLBackend:
         data = http.json_of(response, error=TransientError)
         if not isinstance(data, dict):
             raise TransientError("The provider's polling answer was not a JSON object.")
+        return self.read_status(data)
+
+    def read_status(self, data: dict[str, Any]) -> PollResult:
+        """A task's state from a polling answer or a webhook body (raises on a final failure)."""
         status = str(data.get("status") or "")
         if status == "Ready":
             result = data.get("result")
@@ -322,6 +337,9 @@ class BFLBackend:
             "output_format": "jpeg",
             "safety_tolerance": SAFETY_TOLERANCE,
         }
+        if self.webhook_url:
+            body["webhook_url"] = self.webhook_url
+            body["webhook_secret"] = self._webhook_secret
         for index, ref in enumerate(refs):
             key = "input_image" if index == 0 else f"input_image_{index + 1}"
             body[key] = base64.b64encode(ref.data).decode("ascii")
@@ -367,6 +385,33 @@ class BFLBackend:
 
 
 # --- helpers -------------------------------------------------------------------
+def webhook_url(backend: str) -> str:
+    """Where a provider posts results: STUDIO_PUBLIC_URL + /hooks/<backend>/, or "" when unset."""
+    from django.conf import settings
+
+    base = settings.STUDIO_PUBLIC_URL.rstrip("/")
+    return f"{base}/hooks/{backend}/" if base else ""
+
+
+def webhook_sender_ok(headers: Any, body: bytes, secret: str) -> bool:
+    """True when a webhook carries the shared secret, compared in constant time.
+
+    The provider's SDK echoes the secret in `X-Webhook-Secret`; another
+    description signs the body (`X-BFL-Signature: sha256=<hmac>`). Either is
+    accepted, each checked with `hmac.compare_digest`.
+    """
+    if not secret:
+        return False
+    echoed = headers.get("x-webhook-secret", "")
+    if echoed and hmac.compare_digest(echoed.encode(), secret.encode()):
+        return True
+    signature = headers.get("x-bfl-signature", "")
+    if signature.startswith("sha256="):
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(signature.removeprefix("sha256=").encode(), expected.encode())
+    return False
+
+
 def _family(model: str) -> str:
     if model.startswith("flux-kontext"):
         return "kontext"

@@ -17,7 +17,7 @@ hand over, free), `submit`, `poll`, `store` (download and store) and
 `sweep`; `states` holds what they share.
 """
 
-from workers.pipeline.poll import first_poll_delay, job_poll, poll_interval
+from workers.pipeline.poll import first_poll_delay, job_deliver, job_poll, poll_interval
 from workers.pipeline.slots import kick_waiting
 from workers.pipeline.states import DONE, State, Step
 from workers.pipeline.store import job_download, store_take
@@ -29,6 +29,7 @@ __all__ = [
     "State",
     "Step",
     "first_poll_delay",
+    "job_deliver",
     "job_download",
     "job_poll",
     "job_start",

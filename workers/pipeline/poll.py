@@ -13,7 +13,7 @@ from workers.backends.base import BackendError, Submission, TransientError
 from workers.models import GenerationJob
 from workers.pipeline import submit as submitting
 from workers.pipeline.slots import fail, hand_slot_to_next, needs_review
-from workers.pipeline.states import DONE, State, Step, lease, transition
+from workers.pipeline.states import DONE, State, Step, lease, load_job, transition
 from workers.pipeline.store import claim_download, fetch_and_store
 
 # Observed provider latency per backend, in this process: the first poll is
@@ -45,6 +45,10 @@ def poll_interval(elapsed: float, expected: float | None = None) -> float:
     if elapsed < 60:
         return 1.0
     return 3.0
+
+
+# With webhooks on, a poll every this many seconds catches a webhook that never came.
+WEBHOOK_FALLBACK_POLL_S = 15.0
 
 
 def job_poll(job_id: int) -> Step:
@@ -84,8 +88,35 @@ def job_poll(job_id: int) -> Step:
         return _hand_over(job, result.sample_url)
     if result.progress is not None:
         transition(job_id, State.POLLING, progress=result.progress)
-    expected = _latency.get(job.backend)
-    return _poll_again(job, elapsed, interval=poll_interval(elapsed, expected))
+    interval = poll_interval(elapsed, _latency.get(job.backend))
+    if getattr(backend, "webhook_url", ""):
+        # Results arrive by webhook; polling is only the fallback for a lost one.
+        interval = max(interval, WEBHOOK_FALLBACK_POLL_S)
+    return _poll_again(job, elapsed, interval=interval)
+
+
+def job_deliver(job_id: int, task_id: str, payload: dict) -> Step:
+    """A provider's webhook for a polling job: move it on as a poll answer would.
+
+    Accepted once: only a job still polling, with this task id, moves (the
+    hand-over is a conditional transition), so a repeated or late webhook,
+    or one for a job the poll already finished, changes nothing.
+    """
+    job = load_job(job_id, state=State.POLLING, provider_task_id=task_id)
+    if job is None:
+        return DONE
+    try:
+        backend = registry.get_backend(job.backend, job.model)
+        result = backend.read_status(payload)  # type: ignore[attr-defined]
+    except (BackendError, LookupError) as exc:
+        if isinstance(exc, LookupError):
+            return fail(job_id, [State.POLLING], code="backend_unavailable", message=str(exc))
+        return fail(job_id, [State.POLLING], exc)
+    if result.state != "ready":
+        return DONE  # a progress report: the polls carry on
+    started = job.started or job.created
+    _note_latency(job.backend, (timezone.now() - started).total_seconds())
+    return _hand_over(job, result.sample_url)
 
 
 def _past_deadline(job: GenerationJob, elapsed: float) -> Step:
