@@ -278,6 +278,9 @@ REPLICATE_RESULT_HOSTS = env_list(
     "REPLICATE_RESULT_HOSTS", ["replicate.delivery", "*.replicate.delivery"]
 )
 REPLICATE_MAX_ACTIVE = env_int("REPLICATE_MAX_ACTIVE", 8, minimum=1)
+# The account's webhook signing secret (whsec_...): with STUDIO_PUBLIC_URL, Replicate
+# posts each finished prediction to /hooks/replicate/, signed; polls slow down.
+REPLICATE_WEBHOOK_SECRET = env_str("REPLICATE_WEBHOOK_SECRET")
 # A self-hosted ComfyUI (trusted by URL). The workflow: a bundled one
 # ("flux2-dev", "kontext-dev") or the path of an API-format JSON file.
 COMFYUI_URL = env_str("COMFYUI_URL").rstrip("/")

@@ -76,7 +76,7 @@ PERSONAL = {
     "invitation_decline",
 }
 # Provider webhooks: no session, the sender proves itself with a shared secret.
-PUBLIC |= {"webhook_bfl"}
+PUBLIC |= {"provider_webhook"}
 
 CASES: dict[str, Case] = {
     "project_detail": c("project", ("GET", READ)),

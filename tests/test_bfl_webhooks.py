@@ -18,7 +18,7 @@ from django.test import Client
 from boards.models import Panel, Take
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
 from tests.generation import make_board, use_fake_bfl
-from workers import pipeline, tasks
+from workers import pipeline
 from workers.models import GenerationJob
 from workers.pipeline.poll import WEBHOOK_FALLBACK_POLL_S
 from workers.services import jobs_request
@@ -26,7 +26,7 @@ from workers.services import jobs_request
 pytestmark = pytest.mark.django_db(transaction=True)
 State = GenerationJob.State
 SECRET = "whsec-0123456789abcdef"
-URL = "/hooks/bfl/"
+URL = "/hooks/bfl/"  # the provider_webhook view for bfl
 
 
 @pytest.fixture
@@ -36,22 +36,6 @@ def fake(settings):
         settings.STUDIO_PUBLIC_URL = "https://boards.example.com"
         settings.BFL_WEBHOOK_SECRET = SECRET
         yield server
-
-
-class Deliveries(list):
-    """Webhook deliveries held back, as a broker holds them until a worker takes them."""
-
-    def run(self, driver) -> None:
-        while self:
-            driver.queue.extend(pipeline.job_deliver(*self.pop(0)).flatten())
-        driver.run()
-
-
-@pytest.fixture
-def deliveries(monkeypatch, driver):
-    held = Deliveries()
-    monkeypatch.setattr(tasks.deliver_result, "delay", lambda *args: held.append(args))
-    return held
 
 
 def submitted_job(team) -> GenerationJob:

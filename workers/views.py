@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
@@ -19,8 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
-from workers import services, tasks
-from workers.backends.bfl import webhook_sender_ok
+from workers import registry, services, tasks
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
@@ -222,27 +220,31 @@ def take_edit(request, pk):
 
 @csrf_exempt
 @require_POST
-def webhook_bfl(request):
-    """BFL posts a task's final result here; the shared secret proves the sender.
+def provider_webhook(request, backend: str):
+    """A provider posts a task's final result here, proving the sender its own way.
 
-    Public by design (the provider has no session): a request without the
-    secret gets 403 and changes nothing. A valid one is handed to a worker;
-    the job moves only if it is still polling that task, so each result is
-    accepted once and repeats are harmless.
+    Public by design (the provider has no session). Only backends that can
+    verify the sender take webhooks (bfl: shared secret; replicate: signed
+    body); others get 404, an unverified request 403, and neither changes
+    anything. A verified result goes to a worker; the job moves only if it is
+    still polling that task, so each result is accepted once.
     """
-    secret = settings.BFL_WEBHOOK_SECRET
-    if not settings.STUDIO_PUBLIC_URL or not webhook_sender_ok(
-        request.headers, request.body, secret
-    ):
+    try:
+        cls = registry.backend_class(backend)
+    except LookupError:
+        cls = None
+    verified = getattr(cls, "webhook_verified", None)
+    task_of = getattr(cls, "webhook_task_id", None)
+    if verified is None or task_of is None:
+        return HttpResponse("No webhooks here", status=404, content_type="text/plain")
+    if not verified(request.headers, request.body):
         return HttpResponse("Forbidden", status=403, content_type="text/plain")
     try:
         payload = json.loads(request.body)
     except ValueError:
         return HttpResponse("Not JSON", status=400, content_type="text/plain")
-    task_id = (
-        str(payload.get("id") or payload.get("task_id") or "") if isinstance(payload, dict) else ""
-    )
-    job_id = polling_job_for_task("bfl", task_id) if task_id else None
+    task_id = task_of(payload) if isinstance(payload, dict) else ""
+    job_id = polling_job_for_task(backend, task_id) if task_id else None
     if job_id is None:
         return HttpResponse("Nothing waits for this result", status=200, content_type="text/plain")
     tasks.deliver_result.delay(job_id, task_id, payload)

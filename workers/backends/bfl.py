@@ -172,9 +172,22 @@ class BFLBackend:
             result_hosts=list(settings.BFL_RESULT_HOSTS),
             max_active=settings.BFL_MAX_ACTIVE,
             polling_origins=list(settings.BFL_POLLING_ORIGINS),
-            webhook_url=webhook_url("bfl"),
+            webhook_url=http.webhook_url("bfl"),
             webhook_secret=settings.BFL_WEBHOOK_SECRET,
         )
+
+    @classmethod
+    def webhook_verified(cls, headers: Any, body: bytes) -> bool:
+        """A webhook comes from the provider: it carries BFL_WEBHOOK_SECRET (see _secret_ok)."""
+        from django.conf import settings
+
+        return bool(settings.STUDIO_PUBLIC_URL) and _secret_ok(
+            headers, body, settings.BFL_WEBHOOK_SECRET
+        )
+
+    @classmethod
+    def webhook_task_id(cls, payload: dict[str, Any]) -> str:
+        return str(payload.get("id") or payload.get("task_id") or "")
 
     def __repr__(self) -> str:  # the default would be harmless, but be explicit: no key
         return f"BFLBackend(base_url={self.base_url!r}, model={self.model!r})"
@@ -385,15 +398,7 @@ class BFLBackend:
 
 
 # --- helpers -------------------------------------------------------------------
-def webhook_url(backend: str) -> str:
-    """Where a provider posts results: STUDIO_PUBLIC_URL + /hooks/<backend>/, or "" when unset."""
-    from django.conf import settings
-
-    base = settings.STUDIO_PUBLIC_URL.rstrip("/")
-    return f"{base}/hooks/{backend}/" if base else ""
-
-
-def webhook_sender_ok(headers: Any, body: bytes, secret: str) -> bool:
+def _secret_ok(headers: Any, body: bytes, secret: str) -> bool:
     """True when a webhook carries the shared secret, compared in constant time.
 
     The provider's SDK echoes the secret in `X-Webhook-Secret`; another

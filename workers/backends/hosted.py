@@ -70,6 +70,7 @@ class HostedBackend:
         self._timeout = httpx.Timeout(timeout_s, connect=min(10.0, timeout_s))
         self.client = client or httpx.Client(follow_redirects=False)
         self._origin = http.origin(self.base_url)
+        self.webhook_url = ""  # set by a subclass whose provider can prove it sent a webhook
 
     @classmethod
     def from_settings(cls, model: str = ""):
@@ -77,7 +78,7 @@ class HostedBackend:
         from django.conf import settings
 
         key, base_url, default_model, hosts, max_active = (
-            getattr(settings, name) for name in cls.setting_names
+            getattr(settings, name) for name in cls.setting_names[:5]
         )
         return cls(
             api_key=key,

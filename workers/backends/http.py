@@ -340,3 +340,46 @@ def upload(
     if response.status_code >= 500:
         raise TransientError(f"{what} answered HTTP {response.status_code} to an upload.")
     return response
+
+
+def webhook_url(backend: str) -> str:
+    """Where a provider posts results: STUDIO_PUBLIC_URL + /hooks/<backend>/, or "" when unset."""
+    from django.conf import settings
+
+    base = settings.STUDIO_PUBLIC_URL.rstrip("/")
+    return f"{base}/hooks/{backend}/" if base else ""
+
+
+def standard_webhook_ok(
+    headers: Any, body: bytes, secret: str, *, now: float | None = None, tolerance_s: int = 300
+) -> bool:
+    """True for a body signed in the Standard Webhooks format with `secret` (`whsec_<base64>`).
+
+    The signature is HMAC-SHA256 over "<webhook-id>.<webhook-timestamp>.<body>",
+    base64, listed as "v1,<sig>" entries; a timestamp more than `tolerance_s`
+    away from now is refused, so a captured webhook cannot be replayed later.
+    """
+    import base64
+    import hashlib
+    import hmac
+
+    if not secret:
+        return False
+    msg_id = headers.get("webhook-id", "")
+    stamp = headers.get("webhook-timestamp", "")
+    signatures = headers.get("webhook-signature", "")
+    if not (msg_id and stamp.isdigit() and signatures):
+        return False
+    if abs((time.time() if now is None else now) - int(stamp)) > tolerance_s:
+        return False
+    try:
+        key = base64.b64decode(secret.removeprefix("whsec_"))
+    except ValueError:
+        return False
+    signed = f"{msg_id}.{stamp}.".encode() + body
+    expected = base64.b64encode(hmac.new(key, signed, hashlib.sha256).digest())
+    return any(
+        hmac.compare_digest(candidate.removeprefix("v1,").encode(), expected)
+        for candidate in signatures.split()
+        if candidate.startswith("v1,")
+    )

@@ -52,6 +52,8 @@ class ReplicateBackend(HostedBackend):
         "REPLICATE_MODEL",
         "REPLICATE_RESULT_HOSTS",
         "REPLICATE_MAX_ACTIVE",
+        "REPLICATE_WEBHOOK_SECRET",
+        "STUDIO_PUBLIC_URL",
     )
     required: ClassVar[tuple[str, ...]] = ("REPLICATE_API_TOKEN",)
     model_setting: ClassVar[str] = "REPLICATE_MODEL"
@@ -60,6 +62,28 @@ class ReplicateBackend(HostedBackend):
     key_setting: ClassVar[str] = "REPLICATE_API_TOKEN"
     hosts_setting: ClassVar[str] = "REPLICATE_RESULT_HOSTS"
 
+    @classmethod
+    def from_settings(cls, model: str = "") -> ReplicateBackend:
+        from django.conf import settings
+
+        backend = super().from_settings(model)
+        if settings.REPLICATE_WEBHOOK_SECRET:
+            backend.webhook_url = http.webhook_url("replicate")
+        return backend
+
+    @classmethod
+    def webhook_verified(cls, headers: Any, body: bytes) -> bool:
+        """Replicate signs webhooks (Standard Webhooks) with the account's signing secret."""
+        from django.conf import settings
+
+        return bool(settings.STUDIO_PUBLIC_URL) and http.standard_webhook_ok(
+            headers, body, settings.REPLICATE_WEBHOOK_SECRET
+        )
+
+    @classmethod
+    def webhook_task_id(cls, payload: dict[str, Any]) -> str:
+        return str(payload.get("id") or "")
+
     def submit(self, request: GenerationRequest) -> Submission:
         """Create the prediction. Never call twice for one job: it may be billed each time."""
         model = request.model or self.model
@@ -67,7 +91,7 @@ class ReplicateBackend(HostedBackend):
         response = http.submit(
             self.client,
             f"{self.base_url}/v1/models/{model}/predictions",
-            json={"input": body},
+            json=self._create_body(body),
             headers=self._headers(),
             timeout=self._timeout,
         )
@@ -103,6 +127,10 @@ class ReplicateBackend(HostedBackend):
         data = http.json_of(response, error=TransientError)
         if not isinstance(data, dict):
             raise TransientError("Replicate's prediction was not a JSON object.")
+        return self.read_status(data)
+
+    def read_status(self, data: dict[str, Any]) -> PollResult:
+        """A prediction's state, from a poll or a webhook (raises on a final failure)."""
         status = str(data.get("status") or "")
         if status == "succeeded":
             output = data.get("output")
@@ -177,5 +205,11 @@ class ReplicateBackend(HostedBackend):
         return str(url)
 
     # --- helpers --------------------------------------------------------------
+    def _create_body(self, inputs: dict[str, Any]) -> dict[str, Any]:
+        body: dict[str, Any] = {"input": inputs}
+        if self.webhook_url:
+            body.update(webhook=self.webhook_url, webhook_events_filter=["completed"])
+        return body
+
     def _headers(self) -> dict[str, str]:
         return {"authorization": f"Bearer {self._api_key}", "accept": "application/json"}
