@@ -2,9 +2,10 @@
 
 Run from the repository root: `.venv/bin/python bench/bench_throughput.py`
 (`--embedded` forces SQLite + the filesystem queue; `--backend fal` or
-`replicate` runs the same board through that backend and its fake). The fake
+`replicate` or `comfyui` runs the same board through that backend and its
+fake; `--panels N` makes the board shorter, e.g. for comfyui's one GPU). The fake
 provider answers after 2 s and refuses more tasks in flight than the
-backend's cap (24 for bfl, 8 for fal and replicate); the studio's cap is the
+backend's cap (24 for bfl, 8 for fal and replicate, 1 for comfyui); the studio's cap is the
 same (BFL_MAX_ACTIVE, ...), so the ideal for bfl is ceil(96 / 24) x 2 s = 8 s. One
 `celery worker` with the studio's default prefork concurrency (CELERY_WORKER_CONCURRENCY)
 does the work, as `make run` or a plain production worker would.
@@ -32,7 +33,7 @@ from tests.fakes.bfl_server import FakeConfig
 
 PANELS = 96
 LATENCY_S = 2.0
-CAPS = {"bfl": 24, "fal": 8, "replicate": 8}
+CAPS = {"bfl": 24, "fal": 8, "replicate": 8, "comfyui": 1}
 TARGET = 0.85
 
 
@@ -47,14 +48,24 @@ def _fake(backend: str):
 
         config = ReplicateConfig(latency_s=LATENCY_S, cap=CAPS[backend], record_images=False)
         return FakeReplicate(config)
+    if backend == "comfyui":
+        from tests.fakes.comfyui_server import ComfyConfig, FakeComfyUI
+
+        # One GPU: the fake runs prompts one after another, so no cap is needed.
+        return FakeComfyUI(ComfyConfig(latency_s=LATENCY_S, record_images=False))
     return None
 
 
 def _prompt(body) -> str | None:
-    """The prompt of a recorded submission (Replicate nests it under `input`)."""
+    """The prompt of a recorded submission (Replicate nests it under `input`; a ComfyUI
+    graph holds it in its castboard:prompt node)."""
     if not isinstance(body, dict):
         return None
-    return body.get("prompt") or (body.get("input") or {}).get("prompt")
+    prompt = body.get("prompt") or (body.get("input") or {}).get("prompt")
+    if isinstance(prompt, dict):
+        nodes = [n for n in prompt.values() if n["_meta"]["title"] == "castboard:prompt"]
+        prompt = nodes[0]["inputs"]["text"] if nodes else None
+    return prompt
 
 
 def run_board(setup, project, user, panels: int, backend: str = "bfl") -> dict:
@@ -119,7 +130,9 @@ def main() -> None:
     parser.add_argument("--embedded", action="store_true", help="SQLite + filesystem queue")
     parser.add_argument("--timeline", action="store_true", help="print events per half second")
     parser.add_argument("--backend", choices=sorted(CAPS), default="bfl")
+    parser.add_argument("--panels", type=int, default=PANELS, help=f"board size (default {PANELS})")
     args = parser.parse_args()
+    panels = args.panels
 
     cap = CAPS[args.backend]
     config = FakeConfig(latency_s=LATENCY_S, cap=cap, record_images=False)
@@ -140,13 +153,13 @@ def main() -> None:
         # provider latency are what a worker that has been running has.
         warm_project, _ = _common.make_team("Warm-up")
         run_board(setup, warm_project, user, panels=4, backend=args.backend)
-        result = run_board(setup, project, user, panels=PANELS, backend=args.backend)
+        result = run_board(setup, project, user, panels=panels, backend=args.backend)
     finally:
         if worker is not None:
             kill_worker(worker)
         _common.teardown(setup)
 
-    ideal = math.ceil(PANELS / cap) * LATENCY_S
+    ideal = math.ceil(panels / cap) * LATENCY_S
     ratio = ideal / result["makespan"]
     print(f"setup: {setup.describe()}")
     print(
@@ -154,7 +167,7 @@ def main() -> None:
         f"(the studio default: CELERY_WORKER_CONCURRENCY, 2 per CPU on {os.cpu_count()} CPUs)"
     )
     print(
-        f"backend {args.backend}, panels {PANELS}, provider latency {LATENCY_S:.1f} s, "
+        f"backend {args.backend}, panels {panels}, provider latency {LATENCY_S:.1f} s, "
         f"provider cap {cap}, {args.backend.upper()}_MAX_ACTIVE {cap}"
     )
     print(f"ideal makespan        {ideal:6.2f} s")
@@ -165,7 +178,7 @@ def main() -> None:
     print(f"lost panels           {result['lost']:6d}  (succeeded {result['succeeded']})")
     print(f"429s                  {result['count_429']:6d}")
     print(f"max in flight seen    {result['max_in_flight']:6d}")
-    print(f"request call          {result['request_s']:6.2f} s (compile + queue {PANELS} jobs)")
+    print(f"request call          {result['request_s']:6.2f} s (compile + queue {panels} jobs)")
     print(f"first submit after    {result['first_submit_s']:6.2f} s")
     if result["lag_stored"]:
         lag = result["lag_stored"]

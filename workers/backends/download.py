@@ -170,8 +170,8 @@ def _check_status(status: int) -> None:
         return
     if status in (401, 403, 404, 410):
         raise ResultUnavailable(
-            f"Result is no longer available (HTTP {status}); signed result URLs expire "
-            "after about 10 minutes."
+            f"Result is no longer available (HTTP {status}); providers keep results for "
+            "minutes (BFL: about 10) to an hour (Replicate)."
         )
     if status == 429 or status >= 500:
         raise TransientError(f"Result download failed for now (HTTP {status}).")
