@@ -39,7 +39,7 @@ class Setup:
     database: str
     broker: str
     tmp: Path
-    fake: FakeBFL
+    fake: Any  # FakeBFL, or the fal or replicate fake
     worker_env: dict[str, str] = field(default_factory=dict)
 
     def describe(self) -> str:
@@ -75,10 +75,16 @@ def _fresh_postgres_database() -> str:
     return f"{PG_SERVER}/{BENCH_DB}"
 
 
-def prepare(config: FakeConfig, *, embedded: bool = False, max_active: int = 24) -> Setup:
-    """Start the fake, choose and create the scratch database and broker, set Django up."""
+def prepare(
+    config: FakeConfig, *, embedded: bool = False, max_active: int = 24, fake: Any = None
+) -> Setup:
+    """Start the fake, choose and create the scratch database and broker, set Django up.
+
+    `fake`: a started fal or replicate fake to use instead of a FakeBFL built from `config`.
+    """
     tmp = Path(tempfile.mkdtemp(prefix="castboard-bench-"))
-    fake = FakeBFL(config).start()
+    provider_env = fake.env() if fake is not None else None
+    fake = fake or FakeBFL(config).start()
     use_services = not embedded and _postgres_answers() and _redis_answers()
     if use_services:
         database_url = _fresh_postgres_database()
@@ -95,12 +101,20 @@ def prepare(config: FakeConfig, *, embedded: bool = False, max_active: int = 24)
         "STUDIO_VAR_DIR": str(tmp),
         "STUDIO_MEDIA_ROOT": str(tmp / "media"),
         "STUDIO_LOG_LEVEL": "WARNING",
-        "BFL_API_KEY": config.api_key,
-        "BFL_BASE_URL": fake.base_url,
-        "BFL_RESULT_HOSTS": "127.0.0.1",
-        "BFL_MODEL": "flux-2-pro",
-        "BFL_MAX_ACTIVE": str(max_active),
     }
+    if provider_env is None:
+        env.update(
+            BFL_API_KEY=config.api_key,
+            BFL_BASE_URL=fake.base_url,
+            BFL_RESULT_HOSTS="127.0.0.1",
+            BFL_POLLING_ORIGINS=fake.poll_base_url,
+            BFL_MODEL="flux-2-pro",
+            BFL_MAX_ACTIVE=str(max_active),
+        )
+    else:
+        env.update(provider_env)
+        prefix = next(iter(provider_env)).split("_", 1)[0]  # FAL, REPLICATE
+        env[f"{prefix}_MAX_ACTIVE"] = str(max_active)
     os.environ.pop("CELERY_BROKER_URL", None)
     if broker:
         env["CELERY_BROKER_URL"] = broker
@@ -117,7 +131,9 @@ def prepare(config: FakeConfig, *, embedded: bool = False, max_active: int = 24)
     options = {} if broker else {"data_folder_in": str(tmp / "queue" / "messages")}
     purge_broker(broker, options)
     worker_env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("BFL_", "CELERY_", "DATABASE_"))
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("BFL_", "FAL_", "REPLICATE_", "CELERY_", "DATABASE_"))
     }
     worker_env.update(env, PYTHONUNBUFFERED="1")
     # Workers run as in production: debug off (debug records and formats every

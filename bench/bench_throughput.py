@@ -1,9 +1,12 @@
 """Makespan of a 96-panel board through the default worker setup, against the ideal.
 
 Run from the repository root: `.venv/bin/python bench/bench_throughput.py`
-(`--embedded` forces SQLite + the filesystem queue). The fake provider
-answers after 2 s and refuses more than 24 tasks in flight; the studio's cap
-is 24 too (BFL_MAX_ACTIVE), so the ideal is ceil(96 / 24) x 2 s = 8 s. One
+(`--embedded` forces SQLite + the filesystem queue; `--backend fal` or
+`replicate` or `comfyui` runs the same board through that backend and its
+fake; `--panels N` makes the board shorter, e.g. for comfyui's one GPU). The fake
+provider answers after 2 s and refuses more tasks in flight than the
+backend's cap (24 for bfl, 8 for fal and replicate, 1 for comfyui); the studio's cap is the
+same (BFL_MAX_ACTIVE, ...), so the ideal for bfl is ceil(96 / 24) x 2 s = 8 s. One
 `celery worker` with the studio's default prefork concurrency (CELERY_WORKER_CONCURRENCY)
 does the work, as `make run` or a plain production worker would.
 
@@ -30,11 +33,42 @@ from tests.fakes.bfl_server import FakeConfig
 
 PANELS = 96
 LATENCY_S = 2.0
-CAP = 24
+CAPS = {"bfl": 24, "fal": 8, "replicate": 8, "comfyui": 1}
 TARGET = 0.85
 
 
-def run_board(setup, project, user, panels: int) -> dict:
+def _fake(backend: str):
+    """The fake for a hosted backend (started), or None for bfl (prepare builds it)."""
+    if backend == "fal":
+        from tests.fakes.fal_server import FakeFal, FalConfig
+
+        return FakeFal(FalConfig(latency_s=LATENCY_S, cap=CAPS[backend], record_images=False))
+    if backend == "replicate":
+        from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
+
+        config = ReplicateConfig(latency_s=LATENCY_S, cap=CAPS[backend], record_images=False)
+        return FakeReplicate(config)
+    if backend == "comfyui":
+        from tests.fakes.comfyui_server import ComfyConfig, FakeComfyUI
+
+        # One GPU: the fake runs prompts one after another, so no cap is needed.
+        return FakeComfyUI(ComfyConfig(latency_s=LATENCY_S, record_images=False))
+    return None
+
+
+def _prompt(body) -> str | None:
+    """The prompt of a recorded submission (Replicate nests it under `input`; a ComfyUI
+    graph holds it in its castboard:prompt node)."""
+    if not isinstance(body, dict):
+        return None
+    prompt = body.get("prompt") or (body.get("input") or {}).get("prompt")
+    if isinstance(prompt, dict):
+        nodes = [n for n in prompt.values() if n["_meta"]["title"] == "castboard:prompt"]
+        prompt = nodes[0]["inputs"]["text"] if nodes else None
+    return prompt
+
+
+def run_board(setup, project, user, panels: int, backend: str = "bfl") -> dict:
     """Request a board of `panels` panels and wait for it; return timings and counts."""
     from boards.models import Panel, Take
     from tests.generation import make_board
@@ -45,7 +79,7 @@ def run_board(setup, project, user, panels: int) -> dict:
     chosen = _common.board_panels(board)
     setup.fake.reset()
     start = _common.now()
-    outcome = jobs_request(panels=chosen, user=user, backend="bfl")
+    outcome = jobs_request(panels=chosen, user=user, backend=backend)
     requested = _common.now()
     job_ids = [j.pk for j in outcome.jobs]
     states = _common.wait_jobs(job_ids, timeout=120)
@@ -54,12 +88,13 @@ def run_board(setup, project, user, panels: int) -> dict:
 
     # Each panel's prompt is unique, so a submission finds its take by prompt.
     stored_at = {prompt: created.timestamp() for prompt, created in takes}
-    accepted = [s for s in setup.fake.submissions() if s.body and s.body.get("prompt") in stored_at]
+    accepted = [s for s in setup.fake.submissions() if _prompt(s.body) in stored_at]
     ready = sorted(s.time + LATENCY_S for s in accepted)
     submitted = sorted(s.time for s in setup.fake.submissions())
-    lag_stored = [stored_at[s.body["prompt"]] - (s.time + LATENCY_S) for s in accepted]
+    lag_stored = [stored_at[_prompt(s.body)] - (s.time + LATENCY_S) for s in accepted]
     # The i-th submit reuses, at best, the slot of the (i - cap)-th task to finish.
-    refill = [submitted[i] - ready[i - CAP] for i in range(CAP, min(len(submitted), len(ready)))]
+    cap = CAPS[backend]
+    refill = [submitted[i] - ready[i - cap] for i in range(cap, min(len(submitted), len(ready)))]
     return {
         "jobs": len(job_ids),
         "makespan": last_stored - start,
@@ -94,10 +129,17 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--embedded", action="store_true", help="SQLite + filesystem queue")
     parser.add_argument("--timeline", action="store_true", help="print events per half second")
+    parser.add_argument("--backend", choices=sorted(CAPS), default="bfl")
+    parser.add_argument("--panels", type=int, default=PANELS, help=f"board size (default {PANELS})")
     args = parser.parse_args()
+    panels = args.panels
 
-    config = FakeConfig(latency_s=LATENCY_S, cap=CAP, record_images=False)
-    setup = _common.prepare(config, embedded=args.embedded, max_active=CAP)
+    cap = CAPS[args.backend]
+    config = FakeConfig(latency_s=LATENCY_S, cap=cap, record_images=False)
+    fake = _fake(args.backend)
+    if fake is not None:
+        fake.start()
+    setup = _common.prepare(config, embedded=args.embedded, max_active=cap, fake=fake)
     from tests.workers_harness import kill_worker, start_worker_process
 
     worker = None
@@ -110,14 +152,14 @@ def main() -> None:
         # Warm-up on its own project: imports, connections and the learned
         # provider latency are what a worker that has been running has.
         warm_project, _ = _common.make_team("Warm-up")
-        run_board(setup, warm_project, user, panels=4)
-        result = run_board(setup, project, user, panels=PANELS)
+        run_board(setup, warm_project, user, panels=4, backend=args.backend)
+        result = run_board(setup, project, user, panels=panels, backend=args.backend)
     finally:
         if worker is not None:
             kill_worker(worker)
         _common.teardown(setup)
 
-    ideal = math.ceil(PANELS / CAP) * LATENCY_S
+    ideal = math.ceil(panels / cap) * LATENCY_S
     ratio = ideal / result["makespan"]
     print(f"setup: {setup.describe()}")
     print(
@@ -125,7 +167,8 @@ def main() -> None:
         f"(the studio default: CELERY_WORKER_CONCURRENCY, 2 per CPU on {os.cpu_count()} CPUs)"
     )
     print(
-        f"panels {PANELS}, provider latency {LATENCY_S:.1f} s, provider cap {CAP}, BFL_MAX_ACTIVE {CAP}"
+        f"backend {args.backend}, panels {panels}, provider latency {LATENCY_S:.1f} s, "
+        f"provider cap {cap}, {args.backend.upper()}_MAX_ACTIVE {cap}"
     )
     print(f"ideal makespan        {ideal:6.2f} s")
     print(f"achieved makespan     {result['makespan']:6.2f} s")
@@ -135,7 +178,7 @@ def main() -> None:
     print(f"lost panels           {result['lost']:6d}  (succeeded {result['succeeded']})")
     print(f"429s                  {result['count_429']:6d}")
     print(f"max in flight seen    {result['max_in_flight']:6d}")
-    print(f"request call          {result['request_s']:6.2f} s (compile + queue {PANELS} jobs)")
+    print(f"request call          {result['request_s']:6.2f} s (compile + queue {panels} jobs)")
     print(f"first submit after    {result['first_submit_s']:6.2f} s")
     if result["lag_stored"]:
         lag = result["lag_stored"]

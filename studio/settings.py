@@ -258,6 +258,34 @@ BFL_MODEL = env_str("BFL_MODEL", "flux-2-pro")
 # unconfirmed. Operators extend the list with BFL_RESULT_HOSTS as the provider changes.
 BFL_RESULT_HOSTS = env_list("BFL_RESULT_HOSTS", ["*.bfl.ai", "bfldeliverysc.blob.core.windows.net"])
 BFL_MAX_ACTIVE = env_int("BFL_MAX_ACTIVE", 24, minimum=1)
+# Origins (scheme://host[:port]) besides BFL_BASE_URL where polling URLs may
+# point, compared exactly; the provider's own regional API hosts are built in.
+BFL_POLLING_ORIGINS = env_list("BFL_POLLING_ORIGINS", [])
+# With STUDIO_PUBLIC_URL, BFL posts each result to /hooks/bfl/ carrying this secret;
+# polling goes on, slowly, as the fallback for a lost webhook.
+BFL_WEBHOOK_SECRET = env_str("BFL_WEBHOOK_SECRET")
+# fal.ai's queue API. Result URLs are on fal's media hosts.
+FAL_KEY = env_str("FAL_KEY")
+FAL_BASE_URL = env_str("FAL_BASE_URL", "https://queue.fal.run").rstrip("/")
+FAL_MODEL = env_str("FAL_MODEL", "fal-ai/flux-2-pro")
+FAL_RESULT_HOSTS = env_list("FAL_RESULT_HOSTS", ["fal.media", "*.fal.media"])
+FAL_MAX_ACTIVE = env_int("FAL_MAX_ACTIVE", 8, minimum=1)
+# Replicate's predictions API. Outputs are served from its delivery hosts for about an hour.
+REPLICATE_API_TOKEN = env_str("REPLICATE_API_TOKEN")
+REPLICATE_BASE_URL = env_str("REPLICATE_BASE_URL", "https://api.replicate.com").rstrip("/")
+REPLICATE_MODEL = env_str("REPLICATE_MODEL", "black-forest-labs/flux-2-pro")
+REPLICATE_RESULT_HOSTS = env_list(
+    "REPLICATE_RESULT_HOSTS", ["replicate.delivery", "*.replicate.delivery"]
+)
+REPLICATE_MAX_ACTIVE = env_int("REPLICATE_MAX_ACTIVE", 8, minimum=1)
+# The account's webhook signing secret (whsec_...): with STUDIO_PUBLIC_URL, Replicate
+# posts each finished prediction to /hooks/replicate/, signed; polls slow down.
+REPLICATE_WEBHOOK_SECRET = env_str("REPLICATE_WEBHOOK_SECRET")
+# A self-hosted ComfyUI (trusted by URL). The workflow: a bundled one
+# ("flux2-dev", "kontext-dev") or the path of an API-format JSON file.
+COMFYUI_URL = env_str("COMFYUI_URL").rstrip("/")
+COMFYUI_WORKFLOW = env_str("COMFYUI_WORKFLOW", "flux2-dev")
+COMFYUI_MAX_ACTIVE = env_int("COMFYUI_MAX_ACTIVE", 1, minimum=1)
 # A worker holding a job renews its lease; past it the sweeper takes the job back.
 STUDIO_JOB_LEASE_S = env_int("STUDIO_JOB_LEASE_S", 120, minimum=1)
 # A provider task not finished after this long becomes "needs review".
@@ -265,8 +293,7 @@ STUDIO_POLL_DEADLINE_S = env_int("STUDIO_POLL_DEADLINE_S", 600, minimum=5)
 # Exported PDFs and ZIPs stay downloadable this long, then the hourly cleanup removes them.
 STUDIO_EXPORT_TTL_HOURS = env_int("STUDIO_EXPORT_TTL_HOURS", 24, minimum=1)
 STUDIO_MAX_SUBMIT_ATTEMPTS = env_int("STUDIO_MAX_SUBMIT_ATTEMPTS", 6, minimum=1)
-if STUDIO_BACKEND == "bfl" and not BFL_API_KEY:
-    raise ImproperlyConfigured("STUDIO_BACKEND=bfl needs BFL_API_KEY.")
+# workers.apps checks STUDIO_BACKEND against the backends' own declarations at start-up.
 
 # --- accounts, mail and notifications ----------------------------------------
 # Mail leaves through a Celery task (studio.mail); the default prints it in

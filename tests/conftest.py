@@ -131,3 +131,24 @@ def committed(django_capture_on_commit_callbacks):
             return action(*args, **kwargs)
 
     return run
+
+
+class Deliveries(list):
+    """Webhook deliveries held back, as a broker holds them until a worker takes them."""
+
+    def run(self, driver) -> None:
+        from workers import pipeline
+
+        while self:
+            driver.queue.extend(pipeline.job_deliver(*self.pop(0)).flatten())
+        driver.run()
+
+
+@pytest.fixture
+def deliveries(monkeypatch, driver):
+    """Webhook results the views hand to workers, held for `deliveries.run(driver)`."""
+    from workers import tasks
+
+    held = Deliveries()
+    monkeypatch.setattr(tasks.deliver_result, "delay", lambda *args: held.append(args))
+    return held

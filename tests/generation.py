@@ -36,8 +36,15 @@ def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
     settings.BFL_API_KEY = key or fake.config.api_key
     settings.BFL_BASE_URL = fake.base_url
     settings.BFL_RESULT_HOSTS = ["127.0.0.1"]
+    settings.BFL_POLLING_ORIGINS = [fake.poll_base_url]
     settings.BFL_MODEL = "flux-2-pro"
     settings.BFL_MAX_ACTIVE = 24
+
+
+def use_fake_provider(settings, fake) -> None:
+    """Point the backend a fake stands in for (fal, replicate) at it, as its env() says."""
+    for name, value in fake.env().items():
+        setattr(settings, name, value.split(",") if name.endswith("_RESULT_HOSTS") else value)
 
 
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:

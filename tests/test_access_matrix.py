@@ -75,6 +75,8 @@ PERSONAL = {
     "invitation_accept",
     "invitation_decline",
 }
+# Provider webhooks: no session, the sender proves itself with a shared secret.
+PUBLIC |= {"provider_webhook"}
 
 CASES: dict[str, Case] = {
     "project_detail": c("project", ("GET", READ)),

@@ -96,6 +96,7 @@ def make_backend(fake: FakeBFL, http_client: httpx.Client) -> Callable[..., BFLB
             base_url=fake.base_url,
             model="flux-2-pro",
             result_hosts=["127.0.0.1"],
+            polling_origins=[fake.poll_base_url],
             max_active=24,
             timeout_s=2.0,
             client=http_client,
@@ -310,10 +311,92 @@ def test_polling_5xx_is_transient_then_recovers(fake, backend):
     assert _wait_ready(backend, sub).sample_url
 
 
-def test_polling_an_unreachable_host_is_transient(backend):
-    url = f"http://127.0.0.1:{_free_port()}/v1/get_result?id=x"
+def test_polling_an_unreachable_host_is_transient(make_backend):
+    origin = f"http://127.0.0.1:{_free_port()}"
+    backend = make_backend(polling_origins=[origin])
     with pytest.raises(TransientError):
+        backend.poll(Submission(task_id="x", polling_url=f"{origin}/v1/get_result?id=x"))
+
+
+def test_polling_url_on_the_same_host_but_another_port_is_refused(fake, backend):
+    other = f"http://127.0.0.1:{fake.port('delivery')}/v1/get_result?id=x"
+    with pytest.raises(ProviderFailed, match="API key was not sent"):
+        backend.poll(Submission(task_id="x", polling_url=other))
+    assert fake.requests == []
+
+
+class _Network:
+    """Stand-in DNS and TCP connect: records where connections go, never leaves the machine."""
+
+    def __init__(self, monkeypatch, answers: dict[str, list[list[str]]]) -> None:
+        self.answers = answers  # host -> one list of addresses per lookup, the last repeats
+        self.lookups: list[str] = []
+        self.connects: list[tuple[str, int]] = []
+        monkeypatch.setattr(socket, "getaddrinfo", self._getaddrinfo)
+        monkeypatch.setattr(socket, "create_connection", self._connect)
+
+    def _getaddrinfo(self, host, port, *args, **kwargs):
+        self.lookups.append(host)
+        rounds = self.answers.get(host)
+        if rounds is None:
+            raise socket.gaierror(f"no such host {host}")
+        addresses = rounds.pop(0) if len(rounds) > 1 else rounds[0]
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (a, port)) for a in addresses]
+
+    def _connect(self, address, *args, **kwargs):
+        self.connects.append(address)
+        raise ConnectionRefusedError("test network: nothing listens here")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://uploads.bfl.ai/v1/get_result?id=x",  # a sibling label under the domain
+        "https://api.bfl.ai.attacker.test/v1/get_result?id=x",
+        "http://api.bfl.ai/v1/get_result?id=x",  # scheme differs
+        "https://api.bfl.ai:8443/v1/get_result?id=x",  # port differs
+    ],
+)
+def test_polling_origin_must_match_exactly(monkeypatch, make_backend, url):
+    network = _Network(monkeypatch, {})
+    backend = make_backend(base_url="https://api.bfl.ai", polling_origins=[])
+    with pytest.raises(ProviderFailed, match="API key was not sent"):
         backend.poll(Submission(task_id="x", polling_url=url))
+    assert network.lookups == [] and network.connects == []
+
+
+def test_providers_regional_host_resolving_to_a_private_address_is_refused(
+    monkeypatch, make_backend
+):
+    network = _Network(monkeypatch, {"api.eu.bfl.ai": [["10.0.0.5"]]})
+    backend = make_backend(base_url="https://api.bfl.ai", polling_origins=[])
+    with pytest.raises(ProviderFailed, match=r"non-public address \(10\.0\.0\.5\)"):
+        backend.poll(Submission(task_id="x", polling_url="https://api.eu.bfl.ai/v1/get_result"))
+    assert network.connects == []
+
+
+def test_poll_connects_to_the_address_that_was_checked(monkeypatch, make_backend):
+    # Rebinding: the first answer is public, any later one points inside.
+    network = _Network(monkeypatch, {"api.eu.bfl.ai": [["93.184.216.34"], ["127.0.0.1"]]})
+    backend = make_backend(base_url="https://api.bfl.ai", polling_origins=[])
+    with pytest.raises(TransientError):
+        backend.poll(Submission(task_id="x", polling_url="https://api.eu.bfl.ai/v1/get_result"))
+    assert network.lookups == ["api.eu.bfl.ai"]
+    assert [address for address, _port in network.connects] == ["93.184.216.34"]
+
+
+def test_oversized_polling_answer_is_refused_as_transient(fake, backend):
+    sub = backend.submit(_request())
+    fake.config.answer_pad_bytes = 3 * 1024 * 1024
+    with pytest.raises(TransientError, match="polling answer was refused"):
+        backend.poll(sub)
+
+
+def test_oversized_submit_answer_is_outcome_unknown(fake, backend):
+    fake.config.answer_pad_bytes = 3 * 1024 * 1024
+    with pytest.raises(OutcomeUnknown, match="may exist and be billed"):
+        backend.submit(_request())
+    assert len(fake.task_ids) == 1  # the task exists: this must not be resubmitted
 
 
 # --- outcomes and errors ----------------------------------------------------------

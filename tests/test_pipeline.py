@@ -138,6 +138,33 @@ def test_sample_on_a_host_not_allowed_is_refused(team, bfl, driver, settings):
     assert not Take.objects.exists()
 
 
+def test_ready_task_whose_download_keeps_failing_stops_at_the_deadline(team, bfl, driver, settings):
+    settings.STUDIO_POLL_DEADLINE_S = 1
+    bfl.config.sample_fail_times = 10**6  # the delivery host answers 503 for ever
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run(timeout=15)
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (State.NEEDS_REVIEW, "deadline")
+    assert "could not be downloaded" in job.error_message
+    assert len(bfl.submissions()) == 1
+    polls = len(bfl.polls())
+    GenerationJob.objects.filter(pk=job.pk).update(state=State.POLLING)  # a late duplicate
+    assert pipeline.job_poll(job.pk) == pipeline.DONE
+    assert len(bfl.polls()) == polls  # past the deadline the key is not sent again
+
+
+def test_result_url_that_does_not_parse_fails_the_job_with_a_reason(team, bfl, driver):
+    bfl.config.sample_url = "http://0177.0.0.1/sample.jpeg"  # octal: httpx refuses it
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert (job.state, job.error_code) == (State.FAILED, "result_refused")
+    assert "not usable" in job.error_message
+    assert len(bfl.submissions()) == 1
+
+
 def test_429_is_retried_after_the_wait_and_completes(team, bfl, driver):
     bfl.config.force_429 = 2
     bfl.config.retry_after = "0.2"
@@ -371,3 +398,15 @@ def test_job_queued_before_manifests_named_files_still_sends_its_references(team
     sent = bfl.submissions()[0].body
     assert len([k for k in sent if k.startswith("input_image")]) == len(legacy["references"])
     assert job.fingerprint == job.take.fingerprint
+
+
+def test_transition_moves_a_job_only_from_the_states_given(team, bfl, driver):
+    from workers.pipeline.states import transition
+
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    assert not transition(job.pk, [State.POLLING], state=State.FAILED)  # not polling: no change
+    assert transition(job.pk, State.QUEUED, state=State.CANCELLED)
+    assert not transition(job.pk, State.QUEUED, state=State.FAILED)  # the second mover loses
+    job.refresh_from_db()
+    assert job.state == State.CANCELLED

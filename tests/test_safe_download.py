@@ -247,3 +247,65 @@ def test_empty_body_is_unavailable(srv):
     base, _, _ = srv
     with pytest.raises(ResultUnavailable, match="empty"):
         _fetch(f"{base}/empty")
+
+
+def test_download_connects_to_the_address_that_was_checked(monkeypatch, srv):
+    _, port, hits = srv
+    lookups: list[str] = []
+    connects: list[tuple[str, int]] = []
+
+    def getaddrinfo(host, p, *args, **kwargs):
+        # Rebinding: the first answer is public, every later one is loopback.
+        lookups.append(host)
+        address = "93.184.216.34" if len(lookups) == 1 else "127.0.0.1"
+        return [(socket.AF_INET, socket.SOCK_STREAM, 6, "", (address, p))]
+
+    def create_connection(address, *args, **kwargs):
+        connects.append(address)
+        raise ConnectionRefusedError("test network: nothing listens there")
+
+    monkeypatch.setattr(socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(socket, "create_connection", create_connection)
+    with pytest.raises(TransientError):
+        _fetch(f"http://cdn.example.test:{port}/ok", hosts=("*.example.test",))
+    assert connects == [("93.184.216.34", port)]
+    assert lookups == ["cdn.example.test"] and hits == []
+
+
+def test_pinned_request_keeps_the_host_name_for_host_header_and_tls():
+    import ipaddress
+
+    import httpx
+
+    from workers.backends.http import build
+
+    with httpx.Client() as client:
+        request = build(
+            client,
+            "GET",
+            httpx.URL("https://delivery.example.test:8443/x?sig=1"),
+            address=ipaddress.ip_address("93.184.216.34"),
+        )
+    assert str(request.url) == "https://93.184.216.34:8443/x?sig=1"
+    assert request.headers["host"] == "delivery.example.test:8443"
+    assert request.extensions["sni_hostname"] == "delivery.example.test"
+    assert request.headers["accept-encoding"] == "identity"
+
+
+@pytest.mark.parametrize("url", ["http://0177.0.0.1/x", "http://[::1/x"])
+def test_url_that_does_not_parse_is_refused_with_a_reason(url):
+    with pytest.raises(ResultUnavailable, match="not usable"):
+        _fetch(url, hosts=("*",))
+
+
+def test_provider_answer_without_length_is_cut_off_at_the_cap(srv):
+    import httpx
+
+    from workers.backends.http import AnswerTooLarge, request_capped
+
+    base, _, _ = srv
+    with httpx.Client() as client:
+        with pytest.raises(AnswerTooLarge, match="over 10000 bytes"):
+            request_capped(client, "GET", f"{base}/big-unsized", max_bytes=10_000)
+        answer = request_capped(client, "GET", f"{base}/big-unsized", max_bytes=50_000)
+    assert len(answer.content) == 50_000

@@ -33,7 +33,7 @@ from urllib.parse import quote, urlsplit
 
 import pytest
 
-from tests.generation import use_fake_bfl
+from tests.generation import use_fake_bfl, use_fake_provider
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 QUEUES = ("generation", "default", "exports")
@@ -293,6 +293,8 @@ class Harness:
     transport_options: dict[str, Any]
     lease_s: int = LEASE_S
     workers: list[Worker] = field(default_factory=list)
+    # More environment for the workers (e.g. FAL_MAX_ACTIVE) when the fake is not FakeBFL.
+    extra_env: dict[str, Any] = field(default_factory=dict)
 
     # The provider cap our pipeline enforces; workers read it at start.
     @property
@@ -305,7 +307,8 @@ class Harness:
 
     def worker_env(self) -> dict[str, str]:
         """The environment of a worker process: same database, broker, media and provider."""
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("BFL_", "CELERY_"))}
+        providers = ("BFL_", "FAL_", "REPLICATE_", "CELERY_")
+        env = {k: v for k, v in os.environ.items() if not k.startswith(providers)}
         env.update(
             DJANGO_SETTINGS_MODULE="tests.settings",
             DJANGO_DEBUG="true",
@@ -313,13 +316,20 @@ class Harness:
             STUDIO_VAR_DIR=str(self.root / "var"),
             STUDIO_MEDIA_ROOT=str(self.settings.MEDIA_ROOT),
             STUDIO_JOB_LEASE_S=str(self.lease_s),
-            BFL_API_KEY=self.fake.config.api_key,
-            BFL_BASE_URL=self.fake.base_url,
-            BFL_RESULT_HOSTS="127.0.0.1",
-            BFL_MODEL=str(self.settings.BFL_MODEL),
-            BFL_MAX_ACTIVE=str(self.max_active),
             PYTHONUNBUFFERED="1",
         )
+        if hasattr(self.fake, "env"):  # fal, replicate: the fake knows its settings
+            env.update(self.fake.env())
+            env.update({k: str(v) for k, v in self.extra_env.items()})
+        else:
+            env.update(
+                BFL_API_KEY=self.fake.config.api_key,
+                BFL_BASE_URL=self.fake.base_url,
+                BFL_RESULT_HOSTS="127.0.0.1",
+                BFL_POLLING_ORIGINS=self.fake.poll_base_url,
+                BFL_MODEL=str(self.settings.BFL_MODEL),
+                BFL_MAX_ACTIVE=str(self.max_active),
+            )
         if is_redis(self.broker_url):
             env["CELERY_BROKER_URL"] = self.broker_url
         return env
@@ -421,7 +431,10 @@ def harness(transactional_db, settings, tmp_path, fake_provider) -> Iterator[Har
     """A harness for real workers; every process it started is stopped at the end."""
     from django.db import connection
 
-    use_fake_bfl(settings, fake_provider)
+    if hasattr(fake_provider, "env"):
+        use_fake_provider(settings, fake_provider)
+    else:
+        use_fake_bfl(settings, fake_provider)
     settings.STUDIO_JOB_LEASE_S = LEASE_S
     broker_url = str(settings.CELERY_BROKER_URL)
     with contextlib.ExitStack() as stack:

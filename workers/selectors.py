@@ -369,3 +369,14 @@ def board_progress(board: Board) -> dict[str, int]:
         .annotate(n=Count("id"))
     )
     return {row["state"]: row["n"] for row in counts}
+
+
+def polling_job_for_task(backend: str, task_id: str) -> int | None:
+    """The id of the backend's job polling provider task `task_id`, if one is."""
+    return (
+        GenerationJob.objects.filter(
+            backend=backend, state=GenerationJob.State.POLLING, provider_task_id=task_id
+        )
+        .values_list("pk", flat=True)
+        .first()
+    )

@@ -50,6 +50,12 @@ def download_job(job_id: int, url: str) -> None:
 
 
 @shared_task(**_RETRY)
+def deliver_result(job_id: int, task_id: str, payload: dict) -> None:
+    """A provider's webhook, handled in a worker so the web request ends at once."""
+    schedule(pipeline.job_deliver(job_id, task_id, payload))
+
+
+@shared_task(**_RETRY)
 def sweep_jobs_task() -> int:
     steps = pipeline.jobs_sweep()
     for step in steps:

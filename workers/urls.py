@@ -11,4 +11,5 @@ urlpatterns = [
     path("jobs/<int:pk>/retry/", views.job_retry, name="job_retry"),
     path("jobs/<int:pk>/dismiss/", views.job_dismiss, name="job_dismiss"),
     path("takes/<int:pk>/edit/", views.take_edit, name="take_edit"),
+    path("hooks/<str:backend>/", views.provider_webhook, name="provider_webhook"),
 ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.contrib import messages
@@ -11,12 +12,13 @@ from django.http import HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
-from workers import services
+from workers import registry, services, tasks
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
@@ -24,6 +26,7 @@ from workers.selectors import (
     latest_jobs_by_panel,
     panels_finished_since,
     panels_generation,
+    polling_job_for_task,
     project_spend,
 )
 
@@ -213,3 +216,36 @@ def take_edit(request, pk):
         else:
             messages.success(request, "Edit queued: the result appears as a new take.")
     return redirect(reverse("panel_edit", args=[take.panel_id]) + "#takes")
+
+
+@csrf_exempt
+@require_POST
+def provider_webhook(request, backend: str):
+    """A provider posts a task's final result here, proving the sender its own way.
+
+    Public by design (the provider has no session). Only backends that can
+    verify the sender take webhooks (bfl: shared secret; replicate: signed
+    body); others get 404, an unverified request 403, and neither changes
+    anything. A verified result goes to a worker; the job moves only if it is
+    still polling that task, so each result is accepted once.
+    """
+    try:
+        cls = registry.backend_class(backend)
+    except LookupError:
+        cls = None
+    verified = getattr(cls, "webhook_verified", None)
+    task_of = getattr(cls, "webhook_task_id", None)
+    if verified is None or task_of is None:
+        return HttpResponse("No webhooks here", status=404, content_type="text/plain")
+    if not verified(request.headers, request.body):
+        return HttpResponse("Forbidden", status=403, content_type="text/plain")
+    try:
+        payload = json.loads(request.body)
+    except ValueError:
+        return HttpResponse("Not JSON", status=400, content_type="text/plain")
+    task_id = task_of(payload) if isinstance(payload, dict) else ""
+    job_id = polling_job_for_task(backend, task_id) if task_id else None
+    if job_id is None:
+        return HttpResponse("Nothing waits for this result", status=200, content_type="text/plain")
+    tasks.deliver_result.delay(job_id, task_id, payload)
+    return HttpResponse("Accepted", status=202, content_type="text/plain")

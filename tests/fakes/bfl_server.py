@@ -93,6 +93,10 @@ class FakeConfig:
     sample_redirect_host: str | None = None  # 302 the sample to this host name
     sample_pad_bytes: int = 0  # append this many bytes to the image (oversized body)
     sample_content_length: bool = True  # False: no Content-Length, close to end
+    sample_fail_status: int = 503
+    sample_fail_times: int = 0  # answer this many sample downloads with sample_fail_status
+    sample_url: str | None = None  # hand out this result URL instead of a signed one
+    answer_pad_bytes: int = 0  # pad every JSON answer with this much whitespace (still valid)
     drip_chunk_bytes: int = 256
     drip_interval_s: float = 0.0  # > 0: send the body slowly, one chunk per interval
     # False: recorded bodies keep only the length of each input image, so a
@@ -367,6 +371,8 @@ class FakeBFL:
 
     def _sample_url(self, task: _Task) -> str:
         cfg = self.config
+        if cfg.sample_url is not None:
+            return cfg.sample_url
         expires = time.time() + cfg.sample_ttl_s
         ext = "png" if task.output_format == "png" else "jpeg"
         if cfg.sample_on_delivery_host:
@@ -392,6 +398,10 @@ class FakeBFL:
             return 403, {}, {"detail": "Signature mismatch"}
         if time.time() > float(expires):
             return cfg.expired_status, {}, {"detail": "Signed URL expired"}
+        with self._lock:
+            if cfg.sample_fail_times > 0:
+                cfg.sample_fail_times -= 1
+                return cfg.sample_fail_status, {}, {"detail": "Service Unavailable"}
         if cfg.sample_redirect_host and "hop" not in query:
             host = handler.headers.get("host", "").split(":", 1)[0]
             if host != cfg.sample_redirect_host:
@@ -591,7 +601,7 @@ def _make_handler(fake: FakeBFL, role: str) -> type[BaseHTTPRequestHandler]:
                 data = bytes(payload)
                 headers.setdefault("Content-Type", "application/octet-stream")
             else:
-                data = json.dumps(payload).encode()
+                data = json.dumps(payload).encode() + b" " * max(0, cfg.answer_pad_bytes)
                 headers.setdefault("Content-Type", "application/json")
             is_sample = status == 200 and urlsplit(self.path).path.startswith("/samples/")
             self.send_response(status)
@@ -636,7 +646,11 @@ def main(argv: list[str] | None = None) -> None:
     fake = FakeBFL(config, port=args.port).start()
     print(f"BFL_BASE_URL={fake.base_url}", flush=True)
     print(f"polling host {fake.poll_base_url}, delivery host {fake.delivery_base_url}", flush=True)
-    print(f"BFL_API_KEY={config.api_key} BFL_RESULT_HOSTS=127.0.0.1", flush=True)
+    print(
+        f"BFL_API_KEY={config.api_key} BFL_RESULT_HOSTS=127.0.0.1 "
+        f"BFL_POLLING_ORIGINS={fake.poll_base_url}",
+        flush=True,
+    )
     try:
         threading.Event().wait()
     except KeyboardInterrupt:

@@ -33,6 +33,10 @@ class Capabilities:
     # Tasks in flight at the provider, all workers together.
     max_active: int
     models: tuple[str, ...] = ()
+    # Region edits with a mask (white = change) on this model.
+    masks: bool = False
+    # Largest output the model makes, in pixels (0: no stated limit).
+    max_pixels: int = 0
 
 
 @dataclass(frozen=True)
@@ -79,6 +83,14 @@ class GenerationRequest:
     instruction: str = ""
     scene: Scene = field(default_factory=Scene)
 
+    def full_prompt(self) -> str:
+        """The text to send: the prompt, or for an edit the instruction with the prompt as context."""
+        if not self.instruction:
+            return self.prompt
+        context = self.prompt.strip()
+        instruction = self.instruction.strip()
+        return f"{instruction}\n\nContext: {context}" if context else instruction
+
 
 @dataclass(frozen=True)
 class Submission:
@@ -97,7 +109,31 @@ class PollResult:
 
 
 class Backend(Protocol):
+    """A generation backend. The class declares itself; `workers.registry` reads the declaration.
+
+    - `name`: what `STUDIO_BACKEND` and projects call it;
+    - `setting_names`: the settings (environment variables) it is built from,
+      `required`: those that must be set for it to be offered at all;
+    - `model_setting`: the setting naming its default model ("" if it has one model),
+      `models`: the models a project may pick;
+    - `paid`: a paid backend is never resubmitted when a submit's outcome is
+      unknown, and must state a `price` for every model it offers;
+    - `price(model, width, height, references)`: credits (1 credit = 1 US
+      cent) one request is expected to cost, None when unknown.
+    """
+
     name: ClassVar[str]
+    paid: ClassVar[bool]
+    setting_names: ClassVar[tuple[str, ...]]
+    required: ClassVar[tuple[str, ...]]
+    model_setting: ClassVar[str]
+    models: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def from_settings(cls, model: str = "") -> Backend: ...
+
+    @classmethod
+    def price(cls, model: str, width: int, height: int, references: int) -> float | None: ...
 
     def capabilities(self, model: str = "") -> Capabilities: ...
 

@@ -4,21 +4,20 @@ Protocol facts live in reference/bfl-api.md. The part that costs money is
 `submit`: once the request may have left this machine, any doubt about its
 outcome becomes `OutcomeUnknown` so the pipeline never resubmits blindly.
 The API key travels only in the `x-key` header to the submit host and to
-polling hosts of the same provider; it is never put in a message.
+polling hosts on an exact allow-list (scheme, host and port); it is never put
+in a message. Every answer is read up to a size limit (`http.MAX_ANSWER_BYTES`).
 """
 
 from __future__ import annotations
 
 import base64
-import ipaddress
-import math
-import time
-from email.utils import parsedate_to_datetime
-from fractions import Fraction
+import hashlib
+import hmac
 from typing import Any, ClassVar
 
 import httpx
 
+from workers.backends import http
 from workers.backends.base import (
     AuthError,
     Capabilities,
@@ -26,29 +25,42 @@ from workers.backends.base import (
     InvalidRequest,
     Moderated,
     OutcomeUnknown,
-    OutOfCredits,
     PollResult,
     ProviderFailed,
-    RateLimited,
     Submission,
     TransientError,
 )
 from workers.backends.download import fetch_limited
+from workers.backends.flux import (
+    KONTEXT_OUTPUT_PIXELS,
+    MAX_OUTPUT_PIXELS,
+    fit_pixels,
+    kontext_aspect_ratio,
+    megapixel_price,
+)
 
 FLUX2_MODELS = ("flux-2-pro", "flux-2-max", "flux-2-flex")
 KLEIN_MODELS = ("flux-2-klein-4b", "flux-2-klein-9b")
 KONTEXT_MODELS = ("flux-kontext-pro", "flux-kontext-max")
 MODELS = FLUX2_MODELS + KLEIN_MODELS + KONTEXT_MODELS
 
-# Provider limits (bfl-api.md). "4 MP" is not defined more precisely, so stay
-# under the smaller reading of it.
-MAX_OUTPUT_PIXELS = 4_000_000
-MIN_SIDE = 64
-SIDE_STEP = 16
 KONTEXT_MAX_ACTIVE = 6
 SAFETY_TOLERANCE = 2  # the highest value Kontext accepts together with an input image
-DEFAULT_RETRY_AFTER_S = 5.0
-MAX_RETRY_AFTER_S = 3600.0
+# The provider's own API hosts, where it may hand out polling URLs (regional
+# hosts). Not chosen by the operator, so each must resolve to public
+# addresses, and the poll connects to the address that was checked.
+PROVIDER_POLLING_ORIGINS = tuple(
+    f"https://{host}"
+    for host in (
+        "api.bfl.ai",
+        "api.eu.bfl.ai",
+        "api.us.bfl.ai",
+        "api.eu1.bfl.ai",
+        "api.eu2.bfl.ai",
+        "api.us1.bfl.ai",
+        "api.us2.bfl.ai",
+    )
+)
 
 # Credits (1 credit = 1 US cent). Kontext is flat per image; FLUX.2 charges a
 # first megapixel plus each further megapixel of output and input.
@@ -58,7 +70,6 @@ _MP_PRICE = {
     "flux-2-max": (7.0, 3.0),
     "flux-2-flex": (5.0, 5.0),
 }
-_MEGAPIXEL = 1024 * 1024
 
 _RUNNING_STATUSES = {"Pending", "Reasoning", "Generating"}
 _MODERATED_STATUSES = {
@@ -77,53 +88,34 @@ def estimate_cost(model: str, width: int, height: int, n_refs: int) -> float:
     if model in _FLAT_PRICE:
         return _FLAT_PRICE[model]
     first, extra = _MP_PRICE.get(model, _MP_PRICE["flux-2-pro"])
-    megapixels = math.ceil(max(1, width * height) / _MEGAPIXEL) + max(0, n_refs)
-    return round(first + extra * (megapixels - 1), 2)
-
-
-def fit_pixels(width: int, height: int) -> tuple[int, int]:
-    """Width and height the provider accepts: multiples of 16, >= 64, <= 4 MP, ratio kept."""
-    w, h = max(1, width), max(1, height)
-    scale = min(1.0, math.sqrt(MAX_OUTPUT_PIXELS / (w * h)))
-    # Half up, not Python's half-to-even: 1000 -> 1008 like a person would expect.
-    w = max(MIN_SIDE, math.floor(w * scale / SIDE_STEP + 0.5) * SIDE_STEP)
-    h = max(MIN_SIDE, math.floor(h * scale / SIDE_STEP + 0.5) * SIDE_STEP)
-    # Rounding to the grid may push the area just over the cap.
-    while w * h > MAX_OUTPUT_PIXELS:
-        if w >= h:
-            w -= SIDE_STEP
-        else:
-            h -= SIDE_STEP
-    return w, h
-
-
-def kontext_aspect_ratio(aspect_ratio: str, width: int, height: int) -> str:
-    """An "a:b" string within Kontext's 21:9 .. 9:21 range.
-
-    Board ratios such as "2.39:1" or "1.85:1" become small whole numbers
-    ("21:9", "37:20"); without a usable ratio the width and height decide.
-    """
-    ratio: Fraction | None = None
-    try:
-        a, b = (Fraction(part.strip()) for part in aspect_ratio.split(":"))
-        if a > 0 and b > 0:
-            ratio = a / b
-    except (ValueError, ZeroDivisionError):
-        ratio = None
-    if ratio is None:
-        ratio = Fraction(max(1, width), max(1, height))
-    if ratio >= Fraction(21, 9):
-        return "21:9"
-    if ratio <= Fraction(9, 21):
-        return "9:21"
-    ratio = ratio.limit_denominator(20)
-    return f"{ratio.numerator}:{ratio.denominator}"
+    return megapixel_price(first, extra, width, height, n_refs)
 
 
 class BFLBackend:
     """Generation through the Black Forest Labs API; see the module docstring."""
 
     name: ClassVar[str] = "bfl"
+    paid: ClassVar[bool] = True
+    setting_names: ClassVar[tuple[str, ...]] = (
+        "BFL_API_KEY",
+        "BFL_BASE_URL",
+        "BFL_MODEL",
+        "BFL_RESULT_HOSTS",
+        "BFL_POLLING_ORIGINS",
+        "BFL_MAX_ACTIVE",
+        "BFL_WEBHOOK_SECRET",
+        "STUDIO_PUBLIC_URL",
+    )
+    required: ClassVar[tuple[str, ...]] = ("BFL_API_KEY",)
+    model_setting: ClassVar[str] = "BFL_MODEL"
+    models: ClassVar[tuple[str, ...]] = MODELS
+
+    @classmethod
+    def price(cls, model: str, width: int, height: int, references: int) -> float | None:
+        """Credits from the provider's price list; None for a model not on it."""
+        if model not in MODELS:
+            return None
+        return estimate_cost(model, width, height, references)
 
     def __init__(
         self,
@@ -136,6 +128,9 @@ class BFLBackend:
         timeout_s: float = 30,
         max_download_bytes: int = 40 * 1024 * 1024,
         poll_deadline_s: float = 600,
+        polling_origins: list[str] | tuple[str, ...] = (),
+        webhook_url: str = "",
+        webhook_secret: str = "",
         client: httpx.Client | None = None,
     ) -> None:
         if not api_key:
@@ -155,6 +150,15 @@ class BFLBackend:
         self._owns_client = client is None
         self.client = client or httpx.Client(follow_redirects=False)
         self._base = httpx.URL(self.base_url)
+        # The operator chose these (BFL_BASE_URL, BFL_POLLING_ORIGINS): they may be
+        # private, like an exact BFL_RESULT_HOSTS entry.
+        self._trusted_origins = {http.origin(self._base)} | {
+            http.origin(o) for o in polling_origins if o.strip()
+        }
+        self._provider_origins = {http.origin(o) for o in PROVIDER_POLLING_ORIGINS}
+        # With both, the provider also POSTs each final result to the studio.
+        self.webhook_url = webhook_url if webhook_secret else ""
+        self._webhook_secret = webhook_secret
 
     @classmethod
     def from_settings(cls, model: str = "") -> BFLBackend:
@@ -167,7 +171,23 @@ class BFLBackend:
             model=model or settings.BFL_MODEL,
             result_hosts=list(settings.BFL_RESULT_HOSTS),
             max_active=settings.BFL_MAX_ACTIVE,
+            polling_origins=list(settings.BFL_POLLING_ORIGINS),
+            webhook_url=http.webhook_url("bfl"),
+            webhook_secret=settings.BFL_WEBHOOK_SECRET,
         )
+
+    @classmethod
+    def webhook_verified(cls, headers: Any, body: bytes) -> bool:
+        """A webhook comes from the provider: it carries BFL_WEBHOOK_SECRET (see _secret_ok)."""
+        from django.conf import settings
+
+        return bool(settings.STUDIO_PUBLIC_URL) and _secret_ok(
+            headers, body, settings.BFL_WEBHOOK_SECRET
+        )
+
+    @classmethod
+    def webhook_task_id(cls, payload: dict[str, Any]) -> str:
+        return str(payload.get("id") or payload.get("task_id") or "")
 
     def __repr__(self) -> str:  # the default would be harmless, but be explicit: no key
         return f"BFLBackend(base_url={self.base_url!r}, model={self.model!r})"
@@ -191,6 +211,7 @@ class BFLBackend:
                 size_mode="aspect_ratio",
                 max_active=min(self.max_active, cap),
                 models=MODELS,
+                max_pixels=KONTEXT_OUTPUT_PIXELS,
             )
         return Capabilities(
             max_references=4 if family == "klein" else 8,
@@ -200,37 +221,22 @@ class BFLBackend:
             size_mode="pixels",
             max_active=self.max_active,
             models=MODELS,
+            max_pixels=MAX_OUTPUT_PIXELS,
         )
 
     def submit(self, request: GenerationRequest) -> Submission:
         """POST the request. Never call twice for one job: it may be billed each time."""
         model = request.model or self.model
         body = self.build_body(request, model)
-        try:
-            response = self.client.post(
-                f"{self.base_url}/v1/{model}",
-                json=body,
-                headers=self._headers(),
-                timeout=self._timeout,
-            )
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            # Nothing reached the provider, so trying again cannot double-bill.
-            raise TransientError(
-                f"Could not reach {self._base.host} to submit ({exc.__class__.__name__})."
-            ) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise OutcomeUnknown(
-                f"The submit to {self._base.host} was sent but no answer came back "
-                f"({exc.__class__.__name__}); the task may exist and be billed."
-            ) from exc
-        if response.status_code >= 500:
-            raise OutcomeUnknown(
-                f"The provider answered HTTP {response.status_code} to the submit; "
-                "the task may exist and be billed.",
-                retry_after=_retry_after(response, default=None),
-            )
-        _raise_for_client_error(response, during="submit")
-        data = _json(response)
+        response = http.submit(
+            self.client,
+            f"{self.base_url}/v1/{model}",
+            json=body,
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
+        http.raise_for_client_error(response, during="submit", key_setting="BFL_API_KEY")
+        data = http.json_of(response)
         task_id = data.get("id") if isinstance(data, dict) else None
         if not task_id:
             raise OutcomeUnknown("The provider accepted the submit but its answer had no task id.")
@@ -250,22 +256,24 @@ class BFLBackend:
     def poll(self, submission: Submission) -> PollResult:
         """Ask for the task's state once; the caller owns the deadline."""
         url = submission.polling_url or f"{self.base_url}/v1/get_result?id={submission.task_id}"
-        self._check_polling_url(url)
-        try:
-            response = self.client.get(url, headers=self._headers(), timeout=self._timeout)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise TransientError(f"Polling failed ({exc.__class__.__name__}).") from exc
-        if response.status_code >= 500:
-            raise TransientError(
-                f"The provider answered HTTP {response.status_code} while polling.",
-                retry_after=_retry_after(response, default=None),
-            )
+        target, addresses = self._polling_target(url)
+        response = http.poll(
+            self.client,
+            target,
+            addresses=addresses,
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
         if response.status_code == 404:
             raise ProviderFailed("The provider does not know this task (HTTP 404).")
-        _raise_for_client_error(response, during="poll")
-        data = _json(response, error=TransientError)
+        http.raise_for_client_error(response, during="poll", key_setting="BFL_API_KEY")
+        data = http.json_of(response, error=TransientError)
         if not isinstance(data, dict):
             raise TransientError("The provider's polling answer was not a JSON object.")
+        return self.read_status(data)
+
+    def read_status(self, data: dict[str, Any]) -> PollResult:
+        """A task's state from a polling answer or a webhook body (raises on a final failure)."""
         status = str(data.get("status") or "")
         if status == "Ready":
             result = data.get("result")
@@ -302,15 +310,21 @@ class BFLBackend:
     def credits(self) -> float:
         """The account's remaining credits (GET /v1/credits)."""
         try:
-            response = self.client.get(
-                f"{self.base_url}/v1/credits", headers=self._headers(), timeout=self._timeout
+            response = http.request_capped(
+                self.client,
+                "GET",
+                f"{self.base_url}/v1/credits",
+                headers=self._headers(),
+                timeout=self._timeout,
             )
+        except http.AnswerTooLarge as exc:
+            raise TransientError(f"The provider's credits answer was refused ({exc}).") from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
             raise TransientError(f"Could not ask for credits ({exc.__class__.__name__}).") from exc
         if response.status_code >= 500:
             raise TransientError(f"The provider answered HTTP {response.status_code}.")
-        _raise_for_client_error(response, during="credits")
-        data = _json(response, error=TransientError)
+        http.raise_for_client_error(response, during="credits", key_setting="BFL_API_KEY")
+        data = http.json_of(response, error=TransientError)
         try:
             return float(data["credits"])
         except (KeyError, TypeError, ValueError) as exc:
@@ -330,12 +344,15 @@ class BFLBackend:
                 f"got {len(refs)}{hint}."
             )
         body: dict[str, Any] = {
-            "prompt": _prompt(request),
+            "prompt": request.full_prompt(),
             "seed": request.seed,
             # JPEG: a fraction of a PNG's size to download, decode and store.
             "output_format": "jpeg",
             "safety_tolerance": SAFETY_TOLERANCE,
         }
+        if self.webhook_url:
+            body["webhook_url"] = self.webhook_url
+            body["webhook_secret"] = self._webhook_secret
         for index, ref in enumerate(refs):
             key = "input_image" if index == 0 else f"input_image_{index + 1}"
             body[key] = base64.b64encode(ref.data).decode("ascii")
@@ -350,20 +367,56 @@ class BFLBackend:
     def _headers(self) -> dict[str, str]:
         return {"x-key": self._api_key, "accept": "application/json"}
 
-    def _check_polling_url(self, url: str) -> None:
-        """Only send the key to the submit host or a sibling host of the same provider."""
+    def _polling_target(self, url: str) -> tuple[httpx.URL, list[http.Address] | None]:
+        """Where a poll may go with the key, and the checked addresses to connect to.
+
+        Scheme, host and port must equal an allowed origin exactly: the
+        submit host, an origin the operator listed, or one of the provider's
+        own API hosts (which must resolve to public addresses).
+        """
         try:
             target = httpx.URL(url)
+            key = http.origin(target)
         except httpx.InvalidURL as exc:
             raise ProviderFailed("The provider returned an unusable polling URL.") from exc
-        if not _same_provider(self._base, target):
+        if key in self._trusted_origins:
+            return target, None
+        if key not in self._provider_origins:
             raise ProviderFailed(
-                f"The polling URL points at an unexpected host ({target.host!r}); "
-                "it was not contacted and the API key was not sent."
+                f"The polling URL points at an unexpected host ({target.host!r}, "
+                f"{target.scheme}, port {key[2]}); it was not contacted and the API key "
+                "was not sent. If the provider moved, add its origin to BFL_POLLING_ORIGINS."
             )
+        try:
+            return target, http.public_addresses(target)
+        except http.NotPublic as exc:
+            raise ProviderFailed(
+                f"The polling URL was not contacted and the API key was not sent: {exc}."
+            ) from exc
+        except http.Unresolvable as exc:
+            raise TransientError(f"Polling failed: {exc}.") from exc
 
 
 # --- helpers -------------------------------------------------------------------
+def _secret_ok(headers: Any, body: bytes, secret: str) -> bool:
+    """True when a webhook carries the shared secret, compared in constant time.
+
+    The provider's SDK echoes the secret in `X-Webhook-Secret`; another
+    description signs the body (`X-BFL-Signature: sha256=<hmac>`). Either is
+    accepted, each checked with `hmac.compare_digest`.
+    """
+    if not secret:
+        return False
+    echoed = headers.get("x-webhook-secret", "")
+    if echoed and hmac.compare_digest(echoed.encode(), secret.encode()):
+        return True
+    signature = headers.get("x-bfl-signature", "")
+    if signature.startswith("sha256="):
+        expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(signature.removeprefix("sha256=").encode(), expected.encode())
+    return False
+
+
 def _family(model: str) -> str:
     if model.startswith("flux-kontext"):
         return "kontext"
@@ -374,99 +427,6 @@ def _family(model: str) -> str:
     raise InvalidRequest(
         f"Unknown BFL model {model!r}; supported: {', '.join(MODELS)}. Check BFL_MODEL."
     )
-
-
-def _prompt(request: GenerationRequest) -> str:
-    if not request.instruction:
-        return request.prompt
-    context = request.prompt.strip()
-    instruction = request.instruction.strip()
-    return f"{instruction}\n\nContext: {context}" if context else instruction
-
-
-def _same_provider(base: httpx.URL, target: httpx.URL) -> bool:
-    if target.scheme not in ("http", "https"):
-        return False
-    if base.scheme == "https" and target.scheme != "https":
-        return False
-    base_host, host = base.host.lower(), target.host.lower()
-    if host == base_host:
-        return True
-    try:
-        ipaddress.ip_address(base_host)
-        return False  # an IP base has no sibling hosts
-    except ValueError:
-        pass
-    labels = base_host.split(".")
-    # api.bfl.ai -> any *.bfl.ai host (api.eu2.bfl.ai); bfl.ai -> *.bfl.ai.
-    parent = ".".join(labels[1:]) if len(labels) >= 3 else base_host
-    return "." in parent and (host == parent or host.endswith("." + parent))
-
-
-def _raise_for_client_error(response: httpx.Response, *, during: str) -> None:
-    status = response.status_code
-    if status < 400:
-        return
-    if status in (401, 403):
-        raise AuthError(
-            f"The provider refused the API key (HTTP {status}) during {during}. Check BFL_API_KEY."
-        )
-    if status == 402:
-        raise OutOfCredits(
-            "The provider account is out of credits (HTTP 402). Top it up, then retry."
-        )
-    if status == 429:
-        raise RateLimited(
-            "Too many tasks in flight at the provider (HTTP 429); waiting before retrying.",
-            retry_after=_retry_after(response, default=DEFAULT_RETRY_AFTER_S),
-        )
-    detail = _detail_message(response)
-    raise InvalidRequest(
-        f"The provider refused the request (HTTP {status})" + (f": {detail}" if detail else ".")
-    )
-
-
-def _detail_message(response: httpx.Response) -> str:
-    """The provider's 422 `detail` as one readable line."""
-    try:
-        detail = response.json().get("detail")
-    except (ValueError, AttributeError):
-        return response.text[:200].strip()
-    if isinstance(detail, list):
-        parts = []
-        for item in detail:
-            if isinstance(item, dict):
-                loc = ".".join(str(p) for p in item.get("loc", ()) if p != "body")
-                msg = str(item.get("msg", "")).strip()
-                parts.append(f"{loc}: {msg}" if loc else msg)
-            else:
-                parts.append(str(item))
-        return "; ".join(p for p in parts if p)[:500]
-    return str(detail or "")[:500]
-
-
-def _retry_after(response: httpx.Response, *, default: float | None) -> float | None:
-    """Retry-After as seconds: a number or an HTTP date, clamped to a sane range."""
-    value = response.headers.get("retry-after", "").strip()
-    if not value:
-        return default
-    try:
-        seconds = float(value)
-    except ValueError:
-        try:
-            seconds = parsedate_to_datetime(value).timestamp() - time.time()
-        except (TypeError, ValueError, IndexError):
-            return default
-    if math.isnan(seconds):
-        return default
-    return min(max(0.0, seconds), MAX_RETRY_AFTER_S)
-
-
-def _json(response: httpx.Response, *, error: type[Exception] = OutcomeUnknown) -> Any:
-    try:
-        return response.json()
-    except ValueError as exc:
-        raise error(f"The provider's answer (HTTP {response.status_code}) was not JSON.") from exc
 
 
 def _progress(value: Any) -> float | None:

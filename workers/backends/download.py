@@ -11,13 +11,12 @@ itself (connection refused or reset, DNS down, a 5xx from the CDN) raise
 
 from __future__ import annotations
 
-import ipaddress
-import socket
 import time
 from collections.abc import Iterable
 
 import httpx
 
+from workers.backends import http
 from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
 
 MAX_REDIRECTS = 3
@@ -36,13 +35,16 @@ def fetch_limited(
     max_bytes: int,
     timeout_s: float,
     client: httpx.Client | None = None,
+    hosts_setting: str = "BFL_RESULT_HOSTS",
 ) -> bytes:
     """Download `url` and return its body, refusing anything outside the limits.
 
     `allowed_hosts` holds exact host names (or IP literals) and `*.suffix`
     wildcards. Hosts that resolve to private, loopback, link-local or reserved
     addresses are refused unless listed exactly (that is how tests allow
-    127.0.0.1). Redirects are followed by hand, at most `MAX_REDIRECTS`, and
+    127.0.0.1); a checked host is connected to at the address that was
+    checked, never looked up again. A URL that does not parse is refused.
+    Redirects are followed by hand, at most `MAX_REDIRECTS`, and
     each hop is checked like the first URL. The body may not exceed
     `max_bytes`, and the whole exchange may not take longer than `timeout_s`.
     """
@@ -52,10 +54,10 @@ def fetch_limited(
     if client is None:
         client = httpx.Client(follow_redirects=False)
     try:
-        current = httpx.URL(url)
+        current = _parse(url)
         for _hop in range(MAX_REDIRECTS + 1):
-            _check_url(current, allowed)
-            result = _get_once(client, current, max_bytes=max_bytes, deadline=deadline)
+            addresses = _check_url(current, allowed, hosts_setting)
+            result = _get_once(client, current, addresses, max_bytes=max_bytes, deadline=deadline)
             if isinstance(result, bytes):
                 return result
             current = result
@@ -85,7 +87,18 @@ def _matches(host: str, allowed: frozenset[str]) -> bool:
     return any(entry.startswith("*.") and host.endswith(entry[1:]) for entry in allowed)
 
 
-def _check_url(url: httpx.URL, allowed: frozenset[str]) -> None:
+def _parse(url: str) -> httpx.URL:
+    try:
+        return httpx.URL(url)
+    except httpx.InvalidURL as exc:
+        # e.g. http://0177.0.0.1/ (an octal address): refuse, and say so on the job.
+        raise ResultRefused(f"Result download refused: the URL is not usable ({exc}).") from exc
+
+
+def _check_url(
+    url: httpx.URL, allowed: frozenset[str], hosts_setting: str
+) -> list[http.Address] | None:
+    """Refuse what the policy forbids; the addresses to connect to (None: by name)."""
     if url.scheme not in ("http", "https"):
         raise ResultRefused(
             f"Result download refused: scheme {url.scheme or '(none)'!r} is not http(s)."
@@ -95,37 +108,19 @@ def _check_url(url: httpx.URL, allowed: frozenset[str]) -> None:
         raise ResultRefused("Result download refused: the URL has no host.")
     if not _matches(host, allowed):
         raise ResultRefused(
-            f"Result download refused: host {host!r} is not in the allow-list (BFL_RESULT_HOSTS)."
+            f"Result download refused: host {host!r} is not in the allow-list ({hosts_setting})."
         )
     # An exact entry is a deliberate operator decision, so it may be private;
     # a wildcard match must still land on public addresses (DNS can point
     # anything.example at 10.0.0.1).
     if host in allowed:
-        return
-    port = url.port or (443 if url.scheme == "https" else 80)
-    for address in _resolve(host, port):
-        if not address.is_global or address.is_multicast:
-            raise ResultRefused(
-                f"Result download refused: host {host!r} resolves to a non-public "
-                f"address ({address})."
-            )
-
-
-def _resolve(host: str, port: int) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+        return None
     try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
-        raise TransientError(f"Result download failed: cannot resolve {host!r} ({exc}).") from exc
-    addresses = []
-    for info in infos:
-        raw = str(info[4][0]).split("%", 1)[0]  # drop an IPv6 zone id
-        address = ipaddress.ip_address(raw)
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        addresses.append(address)
-    if not addresses:
-        raise TransientError(f"Result download failed: {host!r} has no address.")
-    return addresses
+        return http.public_addresses(url)
+    except http.NotPublic as exc:
+        raise ResultRefused(f"Result download refused: {exc}.") from exc
+    except http.Unresolvable as exc:
+        raise TransientError(f"Result download failed: {exc}.") from exc
 
 
 def _timeouts(deadline: float) -> httpx.Timeout:
@@ -137,15 +132,18 @@ def _timeouts(deadline: float) -> httpx.Timeout:
 
 
 def _get_once(
-    client: httpx.Client, url: httpx.URL, *, max_bytes: int, deadline: float
+    client: httpx.Client,
+    url: httpx.URL,
+    addresses: list[http.Address] | None,
+    *,
+    max_bytes: int,
+    deadline: float,
 ) -> bytes | httpx.URL:
     """One GET: the body, or the next URL when the answer is a redirect."""
-    # identity: a compressed body could inflate far past what Content-Length promised.
-    request = client.build_request(
-        "GET", url, headers={"Accept-Encoding": "identity"}, timeout=_timeouts(deadline)
-    )
     try:
-        response = client.send(request, stream=True, follow_redirects=False)
+        response = http.send_pinned(
+            client, "GET", url, addresses, stream=True, timeout=_timeouts(deadline)
+        )
     except httpx.TimeoutException as exc:
         raise ResultUnavailable("Result download took too long (no answer in time).") from exc
     except httpx.TransportError as exc:
@@ -155,7 +153,12 @@ def _get_once(
             location = response.headers.get("location")
             if not location:
                 raise ResultUnavailable("Result download refused: redirect without a Location.")
-            return url.join(location)
+            try:
+                return url.join(location)
+            except httpx.InvalidURL as exc:
+                raise ResultRefused(
+                    f"Result download refused: the redirect is not a usable URL ({exc})."
+                ) from exc
         _check_status(response.status_code)
         return _read_body(response, max_bytes=max_bytes, deadline=deadline)
     finally:
@@ -167,8 +170,8 @@ def _check_status(status: int) -> None:
         return
     if status in (401, 403, 404, 410):
         raise ResultUnavailable(
-            f"Result is no longer available (HTTP {status}); signed result URLs expire "
-            "after about 10 minutes."
+            f"Result is no longer available (HTTP {status}); providers keep results for "
+            "minutes (BFL: about 10) to an hour (Replicate)."
         )
     if status == 429 or status >= 500:
         raise TransientError(f"Result download failed for now (HTTP {status}).")

@@ -121,6 +121,20 @@ class SketchBackend:
     activity: ClassVar[str] = "Drawing"
     # The instructions an edit understands, shown beside the instruction field.
     edit_words: ClassVar[tuple[str, ...]] = tuple(EDIT_VOCABULARY)
+    paid: ClassVar[bool] = False
+    setting_names: ClassVar[tuple[str, ...]] = ()
+    required: ClassVar[tuple[str, ...]] = ()
+    model_setting: ClassVar[str] = ""
+    models: ClassVar[tuple[str, ...]] = (MODEL,)
+
+    @classmethod
+    def from_settings(cls, model: str = "") -> SketchBackend:
+        return cls()
+
+    @classmethod
+    def price(cls, model: str, width: int, height: int, references: int) -> float:
+        """Nothing: it renders on this machine."""
+        return 0.0
 
     def capabilities(self, model: str = "") -> Capabilities:
         """Declare what the compiler may send: up to 8 references, pixel sizes, edits."""
@@ -131,7 +145,7 @@ class SketchBackend:
             seeds=True,
             size_mode="pixels",
             max_active=4,
-            models=(MODEL,),
+            models=self.models,
         )
 
     def submit(self, request: GenerationRequest) -> Submission:

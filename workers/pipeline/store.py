@@ -1,0 +1,139 @@
+"""Download a finished job's result and store it as a take, all or nothing."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from boards.models import Panel, Take
+from studio.images import ImageRejected, process_generated
+from studio.storage import delete_files, fill_stored_image
+from workers import chains, registry
+from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
+from workers.models import GenerationJob
+from workers.pipeline.slots import fail, kick_waiting, needs_review
+from workers.pipeline.states import DONE, State, Step, lease, load_job, transition
+
+
+def download_and_store(job_id: int, *, image: bytes) -> Step:
+    """A backend that rendered during submit: store its image now."""
+    if not claim_download(job_id):
+        return DONE
+    job = GenerationJob.objects.get(pk=job_id)
+    kick_waiting(job.backend)
+    return fetch_and_store(job, url="", image=image)
+
+
+def claim_download(job_id: int) -> bool:
+    return transition(
+        job_id, State.POLLING, state=State.DOWNLOADING, lease_expires=timezone.now() + lease()
+    )
+
+
+def job_download(job_id: int, url: str) -> Step:
+    """Fetch a finished job's image and store it."""
+    job = load_job(job_id, state=State.DOWNLOADING)
+    if job is None:
+        return DONE
+    return fetch_and_store(job, url=url, image=None)
+
+
+def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Step:
+    job_id = job.pk
+    now = timezone.now()
+    if image is None:
+        try:
+            image = registry.get_backend(job.backend, job.model).fetch(url)
+        except ResultRefused as exc:
+            return fail(job_id, [State.DOWNLOADING], exc)
+        except ResultUnavailable as exc:
+            return needs_review(
+                job_id,
+                [State.DOWNLOADING],
+                f"The image was made but could not be downloaded: {exc.message} "
+                "Retrying may be billed again.",
+                code="result_unavailable",
+            )
+        except TransientError:
+            transition(
+                job_id,
+                State.DOWNLOADING,
+                state=State.POLLING,
+                next_poll_at=now + timedelta(seconds=2),
+            )
+            return Step("poll", 2.0, job_id)
+    try:
+        processed = process_generated(image)
+    except ImageRejected as exc:
+        return fail(
+            job_id,
+            [State.DOWNLOADING],
+            code="bad_result",
+            message=f"The provider's image {exc.reason}",
+        )
+    return store_take(job, processed)
+
+
+def store_take(job: GenerationJob, processed) -> Step:
+    """Write the image, create the take and finish the job, all or nothing."""
+    take = Take(
+        panel_id=job.panel_id,
+        kind=Take.Kind.EDITED if job.kind == GenerationJob.Kind.EDIT else Take.Kind.GENERATED,
+        parent_id=job.source_take_id if job.kind == GenerationJob.Kind.EDIT else None,
+        instruction=job.instruction,
+        prompt=job.request.get("prompt", ""),
+        request=job.request,
+        fingerprint=job.fingerprint,
+        seed=job.seed,
+        backend=job.backend,
+        model=job.model,
+        cost=job.cost if job.cost is not None else job.estimated_cost,
+        created_by_id=job.requested_by_id,
+    )
+    try:
+        fill_stored_image(take, processed, project_id=job.project_id, folder="takes")
+    except OSError as exc:
+        delete_files(take)
+        return fail(
+            job.pk,
+            [State.DOWNLOADING],
+            code="storage",
+            message=f"The image was made but could not be stored ({exc.strerror or exc}). "
+            "Ask the operator to check the media folder (disk full or not writable).",
+        )
+    with transaction.atomic():
+        take.save()
+        # Conditional: a job cancelled meanwhile, or stored by a duplicate
+        # delivery, keeps its state and this take is rolled back.
+        finished = transition(
+            job.pk,
+            State.DOWNLOADING,
+            state=State.SUCCEEDED,
+            take=take,
+            cost=take.cost,
+            finished=timezone.now(),
+            lease_expires=None,
+            progress=1.0,
+            error_code="",
+            error_message="",
+        )
+        if finished:
+            _select_result(job, take)
+        else:
+            transaction.set_rollback(True)
+    if not finished:
+        delete_files(take)
+        return DONE
+    # No kick here: the slot was freed when the download began.
+    chains.chain_release(job.pk)
+    return DONE
+
+
+def _select_result(job: GenerationJob, take: Take) -> None:
+    """Select the new take if the panel had none, or if the request asked to replace it."""
+    panel = Panel.objects.filter(pk=job.panel_id)
+    if not job.request.get("select"):
+        panel = panel.filter(selected_take__isnull=True)
+    panel.update(selected_take=take)
