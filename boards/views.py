@@ -30,6 +30,7 @@ from boards.forms import (
 )
 from boards.models import Board, Panel
 from characters.selectors import cast_choices, locations_with_thumbnails
+from reviews.views import board_review_context, panel_review_context
 from studio import edits
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
 from studio.http import HtmxHttpRequest, attach
@@ -161,6 +162,7 @@ def board_detail(request, pk):
         "spend": project_spend(access.project),
         "unreferenced": unreferenced_warning(unreferenced) if unreferenced else "",
     }
+    context.update(board_review_context(request, access, panels))
     return render(request, "boards/board_detail.html", context)
 
 
@@ -296,6 +298,7 @@ def panel_edit(request, pk):
         "after": after,
         "frame_class": frame_class(board),
     }
+    context.update(panel_review_context(access, panel))
     status = 400 if request.method == "POST" else 200
     return render(request, "boards/panel_edit.html", context, status=status)
 

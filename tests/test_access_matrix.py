@@ -75,6 +75,9 @@ PERSONAL = {
     "invitation_accept",
     "invitation_decline",
 }
+# Guest review pages open with a link's token, not a membership: tests/test_guest_review.py
+# walks every URL as a guest and covers these.
+GUEST = {"guest_board", "guest_comment", "guest_status", "guest_take"}
 
 CASES: dict[str, Case] = {
     "project_detail": c("project", ("GET", READ)),
@@ -133,6 +136,18 @@ CASES: dict[str, Case] = {
     "panel_duration": c("panel", ("POST", WRITE), duration="3"),
     "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
+    "comment_create": c("board", ("POST", READ), body="Looks good"),
+    # The world's comment is the viewer's own: authors edit, delete and resolve their comments.
+    "comment_edit": c("comment", ("POST", READ), body="Looks better"),
+    "comment_delete": c("comment", ("POST", READ)),
+    "comment_resolve": c("comment", ("POST", READ)),
+    "mention_search": c("project", ("GET", READ), kwarg="project_id"),
+    "panel_status": c("panel", ("POST", REVIEW), status="approved"),
+    "board_send_for_review": c("board", ("POST", WRITE)),
+    "board_review_live": c("board", ("GET", READ)),
+    "board_links": c("board", ("GET", WRITE), ("POST", WRITE), allow_comments="on"),
+    "link_revoke": c("link", ("POST", WRITE)),
+    "board_activity": c("board", ("GET", READ)),
 }
 
 
@@ -149,7 +164,9 @@ def url_names() -> list[str]:
 
 
 def test_every_url_has_an_access_case():
-    missing = [n for n in url_names() if n not in CASES and n not in NO_OBJECT | PUBLIC | PERSONAL]
+    missing = [
+        n for n in url_names() if n not in CASES and n not in NO_OBJECT | PUBLIC | PERSONAL | GUEST
+    ]
     assert missing == [], f"URLs without an owner/editor/viewer/outsider case: {missing}"
     stale = [n for n in CASES if n not in url_names()]
     assert stale == [], f"cases for URLs that no longer exist: {stale}"
@@ -197,7 +214,14 @@ def world(team):
     invitation = services.invitation_create(
         project=project, identifier="someone@example.com", role="viewer", invited_by=team.owner
     )
+
+    from reviews.services import comment_create, link_create
+
+    comment = comment_create(board=board, panel=panel, author=team.viewer, body="Too dark?")
+    link, _ = link_create(board=board, user=team.owner)
     return SimpleNamespace(
+        comment=comment,
+        link=link,
         project=project,
         character=character,
         sheet=sheet,
