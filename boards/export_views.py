@@ -20,6 +20,7 @@ from boards.export_forms import ExportForm
 from boards.exports import LAYOUTS
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.models import Board, Export, Panel
+from reviews.services import activity_record
 from studio.access import Need, board_for, export_for
 from studio.http import HtmxHttpRequest, attach
 
@@ -97,6 +98,9 @@ def board_export(request: HttpRequest, pk: int) -> HttpResponse:
             except ValidationError as exc:
                 messages.error(request, " ".join(exc.messages))
                 return redirect("board_export", pk=board.pk)
+            activity_record(
+                board=board, verb="exported", actor=request.user, text=export.format.upper()
+            )
             messages.success(
                 request,
                 f"Exporting “{board.name}” as {export.get_format_display()}. "

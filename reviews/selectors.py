@@ -123,7 +123,7 @@ def links_for_board(board: Board) -> QuerySet[ReviewLink]:
 
 def board_activity(board: Board, verb: str = "", limit: int = 200) -> list[Activity]:
     """The board's activity, newest first, optionally of one kind."""
-    rows = Activity.objects.filter(board=board).select_related("panel")
+    rows = Activity.objects.filter(board=board).select_related("panel", "actor")
     if verb:
         rows = rows.filter(verb=verb)
     return list(rows[:limit])

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Subquery
 from django.urls import reverse
 from django.utils import timezone
 
@@ -45,6 +45,17 @@ def activity_record(
         actor_name=actor_name[:150],
         verb=verb,
         text=text[:300],
+    )
+
+
+def activity_take_made(*, panel_id: int, actor_id: int | None, edited: bool) -> None:
+    """Log a take a worker made, in one INSERT (the board id is read inside it)."""
+    Activity.objects.create(
+        board_id=Subquery(Panel.objects.filter(pk=panel_id).values("board_id")[:1]),
+        panel_id=panel_id,
+        actor_id=actor_id,
+        verb=Verb.GENERATED,
+        text="Changed a take with an instruction" if edited else "New take",
     )
 
 

@@ -31,6 +31,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from boards.models import Panel, Take
+from reviews.services import activity_take_made
 from studio.images import ImageRejected, process_generated
 from studio.storage import delete_files, fill_stored_image
 from workers import chains, registry
@@ -643,6 +644,11 @@ def store_take(job: GenerationJob, processed) -> Step:
         )
         if finished:
             _select_result(job, take)
+            activity_take_made(
+                panel_id=job.panel_id,
+                actor_id=job.requested_by_id,
+                edited=take.parent_id is not None,
+            )
         else:
             transaction.set_rollback(True)
     if not finished:
