@@ -17,6 +17,19 @@ def comment_html(body: str, members) -> SafeString:
     return render_body(body, members or ())
 
 
+@register.filter
+def ago(when) -> str:
+    """ "just now", "5 minutes ago", "2 days ago"."""
+    from django.utils import timezone
+    from django.utils.timesince import timesince
+
+    if when is None:
+        return ""
+    if (timezone.now() - when).total_seconds() < 60:
+        return "just now"
+    return timesince(when).split(",")[0] + " ago"
+
+
 @register.inclusion_tag("reviews/_card_review_body.html", takes_context=True)
 def card_review(context, panel):
     """A card's status and open-comment badge.
