@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from boards.models import Board, Panel
 from reviews.models import Activity, BoardReview, Comment, PanelReview, ReviewLink
@@ -70,25 +70,32 @@ def member_names(project_id: int) -> list[str]:
     )
 
 
+def _threads(comments) -> list[Comment]:
+    """Group comments (roots and replies, oldest first) into threads, in memory.
+
+    Each root gets `thread_replies`; one query for any number of threads.
+    """
+    rows = list(comments.order_by("created", "id"))
+    roots = {c.pk: c for c in rows if c.parent_id is None}
+    for root in roots.values():
+        attach(root, thread_replies=[])
+    for reply in rows:
+        if reply.parent_id in roots:
+            roots[reply.parent_id].thread_replies.append(reply)
+    return list(roots.values())
+
+
 def panel_thread(panel: Panel) -> list[Comment]:
     """The panel's threads, oldest first, each with its replies, authors and pinned take."""
-    replies = Comment.objects.select_related("author").order_by("created", "id")
-    return list(
-        Comment.objects.filter(panel=panel, parent__isnull=True)
-        .select_related("author", "take", "resolved_by")
-        .prefetch_related(Prefetch("replies", queryset=replies))
-        .order_by("created", "id")
+    return _threads(
+        Comment.objects.filter(panel=panel).select_related("author", "take", "resolved_by")
     )
 
 
 def board_threads(board: Board) -> list[Comment]:
     """Comments on the board as a whole (not on a panel), with replies."""
-    replies = Comment.objects.select_related("author").order_by("created", "id")
-    return list(
-        Comment.objects.filter(board=board, panel__isnull=True, parent__isnull=True)
-        .select_related("author", "resolved_by")
-        .prefetch_related(Prefetch("replies", queryset=replies))
-        .order_by("created", "id")
+    return _threads(
+        Comment.objects.filter(board=board, panel__isnull=True).select_related("author")
     )
 
 
@@ -103,15 +110,8 @@ def board_feed(board: Board, limit: int = 12) -> list[Comment]:
 
 def guest_threads(board: Board) -> dict[int | None, list[Comment]]:
     """Every thread of the board by panel id (None: the board itself), for the guest page."""
-    replies = Comment.objects.select_related("author").order_by("created", "id")
     by_panel: dict[int | None, list[Comment]] = {}
-    threads = (
-        Comment.objects.filter(board=board, parent__isnull=True)
-        .select_related("author")
-        .prefetch_related(Prefetch("replies", queryset=replies))
-        .order_by("created", "id")
-    )
-    for thread in threads:
+    for thread in _threads(Comment.objects.filter(board=board).select_related("author")):
         by_panel.setdefault(thread.panel_id, []).append(thread)
     return by_panel
 

@@ -10,7 +10,7 @@ from django.urls import reverse
 from boards.models import Panel
 from reviews import notify
 from reviews.models import Comment
-from reviews.services import comment_create
+from reviews.services import comment_create, link_create
 from tests.factories import BoardFactory, PanelFactory, TakeFactory, UserFactory
 from tests.test_board_pages import fill_board
 
@@ -230,21 +230,42 @@ def test_live_poll_query_counts_are_pinned(team, board, django_assert_num_querie
 
 
 def test_board_page_query_count_is_pinned_with_and_without_comments(team, editor_client):
+    from reviews.models import PanelReview
+
     quiet = BoardFactory(project=team.project, name="Quiet")
     busy = BoardFactory(project=team.project, name="Busy")
-    fill_board(quiet, 40)
-    fill_board(busy, 40)
-    for i, p in enumerate(busy.panels.all()):
-        for k in range(5):
-            comment_create(board=busy, panel=p, author=team.viewer, body=f"@editor note {i}.{k}")
+    fill_board(quiet, 200)
+    fill_board(busy, 200)
+    panels = list(busy.panels.all())
+    authors = [team.viewer, team.editor, team.reviewer]
+    # 1,000 comments: 750 threads (every 50th on the board itself), 250 replies.
+    roots = Comment.objects.bulk_create(
+        Comment(
+            board=busy,
+            panel=None if i % 50 == 0 else panels[i % 200],
+            author=authors[i % 3],
+            body=f"@editor note {i}",
+        )
+        for i in range(750)
+    )
+    Comment.objects.bulk_create(
+        Comment(board=busy, panel=roots[i].panel, parent=roots[i], author=team.owner, body="ok")
+        for i in range(0, 750, 3)
+    )
+    PanelReview.objects.bulk_create(
+        PanelReview(panel=p, board=busy, status="approved") for p in panels[::4]
+    )
+    link_create(board=busy, user=team.owner)
     counts = {}
     for board in (quiet, busy):
         with CaptureQueriesContext(connection) as ctx:
             response = editor_client.get(reverse("board_detail", args=[board.pk]))
         assert response.status_code == 200
         counts[board.name] = len(ctx.captured_queries)
-    # 8 for the board itself, 7 for its review parts (statuses, open counts, counter,
-    # newest comments, board-wide threads, member names, guest links).
+    assert Comment.objects.filter(board=busy).count() == 1000
+    assert "50 of 200 approved" in response.content.decode()
+    # 8 for the board and its cards, 7 for its review parts (statuses, open counts, counter,
+    # newest comments, board-wide threads with their replies, member names, guest links).
     assert counts == {"Quiet": 15, "Busy": 15}, counts
 
 
