@@ -129,7 +129,8 @@ def guest_board(request, token):
         "board_threads": threads.get(None, []),
         "review": summary,
         "frame_class": frame_class(board),
-        "member_names": selectors.member_names(board.project_id),
+        # No mention marks for guests: a marked name would tell them who is a member.
+        "member_names": [],
     }
     return render(request, "reviews/guest_board.html", context)
 

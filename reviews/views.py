@@ -215,7 +215,13 @@ def panel_status(request: HtmxHttpRequest, pk):
         panels = list(Panel.objects.filter(board=panel.board).order_by("position"))
         summary = selectors.review_cards(panel.board, panels)
         this = next(p for p in panels if p.pk == panel.pk)
-        context = {"panel": this, "board": panel.board, "access": access, "review": summary}
+        context = {
+            "panel": this,
+            "board": panel.board,
+            "access": access,
+            "review": summary,
+            "review_version": selectors.board_version(panel.board_id),
+        }
         return render(request, "reviews/_status_changed.html", context)
     messages.success(request, f"Panel {panel.number}: {panel.review.get_status_display().lower()}.")
     return redirect(

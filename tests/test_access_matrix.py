@@ -137,10 +137,12 @@ CASES: dict[str, Case] = {
     "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     "comment_create": c("board", ("POST", READ), body="Looks good"),
-    # The world's comment is the viewer's own: authors edit, delete and resolve their comments.
-    "comment_edit": c("comment", ("POST", READ), body="Looks better"),
-    "comment_delete": c("comment", ("POST", READ)),
-    "comment_resolve": c("comment", ("POST", READ)),
+    # Anyone who reads comments; the world's comment is the owner's, and only its author
+    # edits it, the author or an owner deletes it, the author or a reviewer and up resolves
+    # it: so these rows read like role levels (test_review_comments.py covers authors).
+    "comment_edit": c("comment", ("POST", MANAGE), body="Looks better"),
+    "comment_delete": c("comment", ("POST", MANAGE)),
+    "comment_resolve": c("comment", ("POST", REVIEW)),
     "mention_search": c("project", ("GET", READ), kwarg="project_id"),
     "panel_status": c("panel", ("POST", REVIEW), status="approved"),
     "board_send_for_review": c("board", ("POST", WRITE)),
@@ -217,7 +219,7 @@ def world(team):
 
     from reviews.services import comment_create, link_create
 
-    comment = comment_create(board=board, panel=panel, author=team.viewer, body="Too dark?")
+    comment = comment_create(board=board, panel=panel, author=team.owner, body="Too dark?")
     link, _ = link_create(board=board, user=team.owner)
     return SimpleNamespace(
         comment=comment,

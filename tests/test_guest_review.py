@@ -127,6 +127,13 @@ def test_a_guest_crawling_every_url_gets_404_outside_the_shared_board(team, shar
     assert client.post(url, {"status": "approved"}).status_code == 404
 
 
+def test_guests_cannot_tell_members_from_strangers_by_mentions(team, shared):
+    board, panels, _, token = shared
+    comment_create(board=board, panel=panels[0], author=team.editor, body="@owner @nobody ok?")
+    page = guest(token).get(reverse("guest_board", args=[token])).content.decode()
+    assert "@owner @nobody ok?" in page and 'class="mention"' not in page
+
+
 def test_guest_comments_are_marked_as_guest_comments(team, shared):
     _board, panels, link, token = shared
     client = guest(token, "Carla <b>")

@@ -108,11 +108,35 @@ def test_owner_shares_guest_comments_reviewer_approves_live(chromium, live_serve
         expect(owner_page.locator(f"#panel-{first.pk} .review-status")).to_have_text("Approved")
         assert _same_document(owner_page) and _same_document(reviewer_page)
 
-        # The panel page shows the guest's thread beside the image, marked as a guest comment.
+        # The reviewer answers the whole team, picking the owner from the @ autocomplete;
+        # the note appears on the owner's board, still without a reload.
+        note = reviewer_page.get_by_label("Note to the whole team")
+        note.press_sequentially("Fine by me @ol")
+        expect(reviewer_page.locator(".mention-menu li")).to_have_text(["@olga"])
+        note.press("Enter")
+        expect(note).to_have_value("Fine by me @olga ")
+        reviewer_page.locator("#comments-board").get_by_role("button", name="Post comment").click()
+        expect(reviewer_page.locator("#comments-board .mention")).to_have_text("@olga")
+        owner_page.locator("#review summary").click()
+        expect(owner_page.locator("#review-feed")).to_contain_text("Fine by me", timeout=10_000)
+        assert _same_document(owner_page) and _same_document(reviewer_page)
+
+        # The panel page shows the guest's thread beside the image, marked as a guest comment;
+        # a click on the image pins the owner's reply-to-all to that spot.
         owner_page.goto(f"/panels/{first.pk}/")
         thread = owner_page.locator("#comments .thread").first
         expect(thread.locator(".comment-who")).to_have_text("Carla")
         expect(thread.locator(".badge-guest")).to_be_visible()
+        image = owner_page.locator(".panel-editor-side .frame")
+        image.click(position={"x": 40, "y": 30})
+        expect(image.locator(".mark.is-draft.is-point")).to_have_count(1)
+        owner_page.get_by_label("Comment on this shot").fill("The ferry's bow, here")
+        owner_page.locator("#comments [data-comment-form]").get_by_role(
+            "button", name="Post comment"
+        ).click()
+        pinned = owner_page.locator("#comments .thread").nth(1)
+        expect(pinned.locator(".badge-mark")).to_have_text("spot")
+        expect(image.locator(".mark.is-point:not(.is-draft)")).to_have_count(1)
         screenshot(owner_page, shots, "panel-thread")
     finally:
         for context in contexts:
