@@ -189,6 +189,14 @@
     if (event.target.closest && event.target.closest("[data-mark-clear]")) clearDraft();
   });
 
+  // htmx copies the old element's attributes onto the new one with the same id; an empty
+  // style="" left by the browser on a typed-in field would become an inline style the CSP refuses.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var target = event.detail && event.detail.target;
+    if (!target || !target.querySelectorAll) return;
+    target.querySelectorAll("[style='']").forEach(function (el) { el.removeAttribute("style"); });
+  });
+
   document.addEventListener("htmx:afterSwap", function () {
     clearDraft();
     drawMarks();
