@@ -233,7 +233,7 @@ def _review_take_selected(panel: Panel, take: Take) -> None:
     # An approval was for the take people saw: a new one goes back to review.
     from reviews.services import review_take_selected
 
-    review_take_selected(panel=panel, take=take)
+    review_take_selected(panel_id=panel.pk, take_id=take.pk)
 
 
 def take_upload(*, panel: Panel, file: IO[bytes], name: str, user=None) -> Take:

@@ -333,19 +333,19 @@ def board_send_for_review(*, board: Board, user) -> int:
     return len(drafts)
 
 
-def review_take_selected(*, panel: Panel, take: Take) -> bool:
+def review_take_selected(*, panel_id: int, take_id: int) -> bool:
     """A new selected take on an approved panel puts it back in review (it was not approved).
 
     Returns whether the status changed.
     """
-    changed = (
-        PanelReview.objects.filter(panel_id=panel.pk, status=Status.APPROVED)
-        .exclude(approved_take_id=take.pk)
-        .update(status=Status.IN_REVIEW)
+    approved = PanelReview.objects.filter(panel_id=panel_id, status=Status.APPROVED).exclude(
+        approved_take_id=take_id
     )
-    if changed:
-        board_touch(board_id=panel.board_id)
-    return bool(changed)
+    board_id = approved.values_list("board_id", flat=True).first()
+    if board_id is None or not approved.update(status=Status.IN_REVIEW):
+        return False
+    board_touch(board_id=board_id)
+    return True
 
 
 # --- guest review links -----------------------------------------------------------------
