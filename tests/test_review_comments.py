@@ -264,9 +264,9 @@ def test_board_page_query_count_is_pinned_with_and_without_comments(team, editor
         counts[board.name] = len(ctx.captured_queries)
     assert Comment.objects.filter(board=busy).count() == 1000
     assert "50 of 200 approved" in response.content.decode()
-    # 8 for the board and its cards, 7 for its review parts (statuses, open counts, counter,
+    # 10 for the board and its cards, 7 for its review parts (statuses, open counts, counter,
     # newest comments, board-wide threads with their replies, member names, guest links).
-    assert counts == {"Quiet": 15, "Busy": 15}, counts
+    assert counts == {"Quiet": 17, "Busy": 17}, counts
 
 
 def test_progress_poll_query_count_does_not_change_with_comments(team, board, panel):
