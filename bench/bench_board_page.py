@@ -11,17 +11,10 @@ network. Prints medians, the ratio to the minimal page, and the query count.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-os.environ.setdefault("STUDIO_VAR_DIR", tempfile.mkdtemp(prefix="castboard-bench-"))
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
+from _pages import scratch_database
 
 
 def main() -> None:
@@ -30,17 +23,10 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     args = parser.parse_args()
 
-    import django
+    with scratch_database() as connection:
+        from django.test.utils import CaptureQueriesContext
 
-    django.setup()
-    from django.db import connection
-    from django.test.utils import CaptureQueriesContext
-
-    old_name = connection.creation.create_test_db(verbosity=0)
-    try:
         run(args.panels, args.requests, connection, CaptureQueriesContext)
-    finally:
-        connection.creation.destroy_test_db(old_name, verbosity=0)
 
 
 def run(n_panels: int, n_requests: int, connection, CaptureQueriesContext) -> None:

@@ -20,6 +20,7 @@ from boards.export_forms import ExportForm
 from boards.exports import LAYOUTS
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.models import Board, Export, Panel
+from reviews.services import activity_record
 from studio.access import Need, board_for, export_for
 from studio.http import HtmxHttpRequest, attach
 
@@ -101,6 +102,9 @@ def board_export(request: HttpRequest, pk: int) -> HttpResponse:
                 " Your settings are saved for the next export of this board."
                 if access.can_edit
                 else ""
+            )
+            activity_record(
+                board=board, verb="exported", actor=request.user, text=export.format.upper()
             )
             messages.success(
                 request, f"Exporting “{board.name}” as {export.get_format_display()}.{saved}"

@@ -234,7 +234,15 @@ def take_select(*, panel: Panel, take: Take) -> Panel:
         raise ValidationError("That take belongs to another panel.")
     Panel.objects.filter(pk=panel.pk).update(selected_take=take)
     panel.selected_take = take
+    _review_take_selected(panel, take)
     return panel
+
+
+def _review_take_selected(panel: Panel, take: Take) -> None:
+    # An approval was for the take people saw: a new one goes back to review.
+    from reviews.services import review_take_selected
+
+    review_take_selected(panel_id=panel.pk, take_id=take.pk)
 
 
 def take_upload(*, panel: Panel, file: IO[bytes], name: str, user=None) -> Take:
@@ -254,5 +262,6 @@ def take_upload(*, panel: Panel, file: IO[bytes], name: str, user=None) -> Take:
     with transaction.atomic():
         take.save()
         Panel.objects.filter(pk=panel.pk).update(selected_take=take)
+        _review_take_selected(panel, take)
     panel.selected_take = take
     return take

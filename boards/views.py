@@ -31,6 +31,8 @@ from boards.forms import (
 )
 from boards.models import Board, Panel
 from characters.selectors import cast_choices, locations_with_thumbnails
+from reviews.services import activity_record
+from reviews.views import board_review_context, panel_review_context
 from studio import edits
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
 from studio.http import HtmxHttpRequest, attach
@@ -162,6 +164,7 @@ def board_detail(request, pk):
         "spend": project_spend(access.project),
         "unreferenced": unreferenced_warning(unreferenced) if unreferenced else "",
     }
+    context.update(board_review_context(request, access, panels))
     return render(request, "boards/board_detail.html", context)
 
 
@@ -270,6 +273,7 @@ def panel_edit(request, pk):
         else:
             if merge:
                 return merge
+            activity_record(board=board, verb="edited", actor=request.user, panel=panel)
             messages.success(request, f"Panel {panel.number} saved.")
             return redirect(_board_url(board.pk, panel.pk))
     before, after = selectors.panel_neighbours(panel)
@@ -298,6 +302,7 @@ def panel_edit(request, pk):
         "frame_class": frame_class(board),
         "crop_form": PanelCropForm(initial=PanelCropForm.initial_for(panel)),
     }
+    context.update(panel_review_context(access, panel))
     status = 400 if request.method == "POST" else 200
     return render(request, "boards/panel_edit.html", context, status=status)
 
@@ -355,6 +360,7 @@ def panel_inline(request, pk):
         else:
             if merge:
                 return merge
+            activity_record(board=panel.board, verb="edited", actor=request.user, panel=panel)
     if not form.is_valid():
         if not request.htmx:
             messages.error(request, "The panel was not saved: " + _form_errors(form))
@@ -451,6 +457,13 @@ def take_upload(request, pk):
         except ValidationError as exc:
             messages.error(request, _errors(exc) + " Try a JPEG, PNG or WebP image.")
         else:
+            activity_record(
+                board=panel.board,
+                verb="edited",
+                actor=request.user,
+                panel=panel,
+                text="Uploaded a take",
+            )
             messages.success(request, "Take uploaded and selected.")
     return redirect(reverse("panel_edit", kwargs={"pk": panel.pk}) + "#takes")
 

@@ -49,6 +49,10 @@ class Access(Generic[T]):
         return self.membership.can_edit
 
     @property
+    def can_review(self) -> bool:
+        return self.membership.can_review
+
+    @property
     def can_manage(self) -> bool:
         return self.membership.can_manage
 
@@ -69,7 +73,11 @@ def membership_for(user, project_id: int, need: Need = Need.READ) -> Membership:
     return membership
 
 
-def _scoped(queryset: QuerySet[T], pk, project_field: str, user, need: Need) -> Access[T]:
+def scoped(queryset: QuerySet[T], pk, project_field: str, user, need: Need) -> Access[T]:
+    """The row `pk` of the queryset with the user's membership of its project, or 404 / 403.
+
+    `project_field` leads from the row to its project's id ("board__project_id").
+    """
     obj = queryset.filter(pk=_int_or_404(pk)).first()
     if obj is None:
         raise Http404
@@ -95,64 +103,64 @@ def _int_or_404(pk) -> int:
 def character_for(user, pk, need: Need = Need.READ):
     from characters.models import Character
 
-    return _scoped(Character.objects.all(), pk, "project_id", user, need)
+    return scoped(Character.objects.all(), pk, "project_id", user, need)
 
 
 def sheet_for(user, pk, need: Need = Need.READ):
     from characters.models import ReferenceSheet
 
     qs = ReferenceSheet.objects.select_related("character")
-    return _scoped(qs, pk, "character__project_id", user, need)
+    return scoped(qs, pk, "character__project_id", user, need)
 
 
 def reference_image_for(user, pk, need: Need = Need.READ):
     from characters.models import ReferenceImage
 
     qs = ReferenceImage.objects.select_related("sheet__character")
-    return _scoped(qs, pk, "sheet__character__project_id", user, need)
+    return scoped(qs, pk, "sheet__character__project_id", user, need)
 
 
 def location_for(user, pk, need: Need = Need.READ):
     from characters.models import Location
 
-    return _scoped(Location.objects.all(), pk, "project_id", user, need)
+    return scoped(Location.objects.all(), pk, "project_id", user, need)
 
 
 def location_image_for(user, pk, need: Need = Need.READ):
     from characters.models import LocationImage
 
     qs = LocationImage.objects.select_related("location")
-    return _scoped(qs, pk, "location__project_id", user, need)
+    return scoped(qs, pk, "location__project_id", user, need)
 
 
 def style_image_for(user, pk, need: Need = Need.READ):
     from characters.models import StyleImage
 
-    return _scoped(StyleImage.objects.all(), pk, "project_id", user, need)
+    return scoped(StyleImage.objects.all(), pk, "project_id", user, need)
 
 
 def board_for(user, pk, need: Need = Need.READ):
     from boards.models import Board
 
-    return _scoped(Board.objects.all(), pk, "project_id", user, need)
+    return scoped(Board.objects.all(), pk, "project_id", user, need)
 
 
 def panel_for(user, pk, need: Need = Need.READ):
     from boards.models import Panel
 
-    return _scoped(Panel.objects.select_related("board"), pk, "board__project_id", user, need)
+    return scoped(Panel.objects.select_related("board"), pk, "board__project_id", user, need)
 
 
 def take_for(user, pk, need: Need = Need.READ):
     from boards.models import Take
 
     qs = Take.objects.select_related("panel__board")
-    return _scoped(qs, pk, "panel__board__project_id", user, need)
+    return scoped(qs, pk, "panel__board__project_id", user, need)
 
 
 def membership_row_for(user, pk, need: Need = Need.MANAGE):
     """A membership row of a project the user may manage (member management pages)."""
-    return _scoped(Membership.objects.select_related("user"), pk, "project_id", user, need)
+    return scoped(Membership.objects.select_related("user"), pk, "project_id", user, need)
 
 
 def invitation_for(user, pk, need: Need = Need.MANAGE):
@@ -160,17 +168,17 @@ def invitation_for(user, pk, need: Need = Need.MANAGE):
     from studio.models import Invitation
 
     qs = Invitation.objects.select_related("project", "invited_by")
-    return _scoped(qs, pk, "project_id", user, need)
+    return scoped(qs, pk, "project_id", user, need)
 
 
 def job_for(user, pk, need: Need = Need.READ):
     from workers.models import GenerationJob
 
-    return _scoped(GenerationJob.objects.select_related("panel"), pk, "project_id", user, need)
+    return scoped(GenerationJob.objects.select_related("panel"), pk, "project_id", user, need)
 
 
 def export_for(user, pk, need: Need = Need.READ):
     from boards.models import Export
 
     qs = Export.objects.select_related("board__project", "requested_by")
-    return _scoped(qs, pk, "board__project_id", user, need)
+    return scoped(qs, pk, "board__project_id", user, need)

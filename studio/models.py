@@ -81,6 +81,11 @@ class Membership(models.Model):
         return self.role in (self.Role.OWNER, self.Role.EDITOR)
 
     @property
+    def can_review(self) -> bool:
+        """May set a panel's approval status (reviewers, editors, owners)."""
+        return self.role != self.Role.VIEWER
+
+    @property
     def can_manage(self) -> bool:
         return self.role == self.Role.OWNER
 

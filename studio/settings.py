@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "characters",
     "boards",
     "workers",
+    "reviews",
 ]
 
 MIDDLEWARE = [
@@ -71,6 +72,7 @@ MIDDLEWARE = [
     # Before anything parses the body (the upload guard, the CSRF check), and
     # after authentication, whose user decides which size limit applies.
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "reviews.guest.GuestScopeMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "studio.middleware.RequestBodyLimitMiddleware",
     "studio.middleware.TooManyFilesMiddleware",

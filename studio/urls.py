@@ -72,5 +72,6 @@ urlpatterns = [
     path("", include("boards.animatic_urls")),
     path("", include("boards.script_urls")),
     path("", include("workers.urls")),
+    path("", include("reviews.urls")),
     path("admin/", admin.site.urls),
 ]

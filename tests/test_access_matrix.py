@@ -77,6 +77,9 @@ PERSONAL = {
 }
 # Provider webhooks: no session, the sender proves itself with a shared secret.
 PUBLIC |= {"provider_webhook"}
+# Guest review pages open with a link's token, not a membership: tests/test_guest_review.py
+# walks every URL as a guest and covers these.
+GUEST = {"guest_board", "guest_comment", "guest_status", "guest_take"}
 
 CASES: dict[str, Case] = {
     "project_detail": c("project", ("GET", READ)),
@@ -136,6 +139,20 @@ CASES: dict[str, Case] = {
     "panel_duration": c("panel", ("POST", WRITE), duration="3"),
     "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
+    "comment_create": c("board", ("POST", READ), body="Looks good"),
+    # Anyone who reads comments; the world's comment is the owner's, and only its author
+    # edits it, the author or an owner deletes it, the author or a reviewer and up resolves
+    # it: so these rows read like role levels (test_review_comments.py covers authors).
+    "comment_edit": c("comment", ("POST", MANAGE), body="Looks better"),
+    "comment_delete": c("comment", ("POST", MANAGE)),
+    "comment_resolve": c("comment", ("POST", REVIEW)),
+    "mention_search": c("project", ("GET", READ), kwarg="project_id"),
+    "panel_status": c("panel", ("POST", REVIEW), status="approved"),
+    "board_send_for_review": c("board", ("POST", WRITE)),
+    "board_review_live": c("board", ("GET", READ)),
+    "board_links": c("board", ("GET", WRITE), ("POST", WRITE), allow_comments="on"),
+    "link_revoke": c("link", ("POST", WRITE)),
+    "board_activity": c("board", ("GET", READ)),
 }
 
 
@@ -152,7 +169,9 @@ def url_names() -> list[str]:
 
 
 def test_every_url_has_an_access_case():
-    missing = [n for n in url_names() if n not in CASES and n not in NO_OBJECT | PUBLIC | PERSONAL]
+    missing = [
+        n for n in url_names() if n not in CASES and n not in NO_OBJECT | PUBLIC | PERSONAL | GUEST
+    ]
     assert missing == [], f"URLs without an owner/editor/viewer/outsider case: {missing}"
     stale = [n for n in CASES if n not in url_names()]
     assert stale == [], f"cases for URLs that no longer exist: {stale}"
@@ -200,7 +219,14 @@ def world(team):
     invitation = services.invitation_create(
         project=project, identifier="someone@example.com", role="viewer", invited_by=team.owner
     )
+
+    from reviews.services import comment_create, link_create
+
+    comment = comment_create(board=board, panel=panel, author=team.owner, body="Too dark?")
+    link, _ = link_create(board=board, user=team.owner)
     return SimpleNamespace(
+        comment=comment,
+        link=link,
         project=project,
         character=character,
         sheet=sheet,

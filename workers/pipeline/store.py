@@ -8,6 +8,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from boards.models import Panel, Take
+from reviews.services import activity_take_made, review_take_selected
 from studio.images import ImageRejected, process_generated
 from studio.storage import delete_files, fill_stored_image
 from workers import chains, registry
@@ -121,6 +122,11 @@ def store_take(job: GenerationJob, processed) -> Step:
         )
         if finished:
             _select_result(job, take)
+            activity_take_made(
+                panel_id=job.panel_id,
+                actor_id=job.requested_by_id,
+                edited=take.parent_id is not None,
+            )
         else:
             transaction.set_rollback(True)
     if not finished:
@@ -136,4 +142,6 @@ def _select_result(job: GenerationJob, take: Take) -> None:
     panel = Panel.objects.filter(pk=job.panel_id)
     if not job.request.get("select"):
         panel = panel.filter(selected_take__isnull=True)
-    panel.update(selected_take=take)
+    if panel.update(selected_take=take) and job.request.get("select"):
+        # A replaced take is no longer the one approved: back to review.
+        review_take_selected(panel_id=job.panel_id, take_id=take.pk)
