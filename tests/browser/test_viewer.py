@@ -28,7 +28,8 @@ EDIT_CONTROLS = (
     "form[action$='/generate/']",
     "form[action$='/delete/']",
     "a[href$='/edit/']",
-    "[hx-post]",
+    # Viewers may comment (the review loop); nothing else of theirs posts.
+    "[hx-post]:not([hx-post*='/comments/'])",
     "[hx-get*='/inline/']",
 )
 
