@@ -148,8 +148,56 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every requ
 STATICFILES_DIRS = [BASE_DIR / "studio" / "static"]
 MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media/"
+# Where every stored file lives: "local" (MEDIA_ROOT) or "s3" (an
+# S3-compatible bucket through django-storages, configured by its own
+# AWS_* names). The bucket stays private: no ACL is set on objects, and
+# members receive files only through the permission-checked media view.
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local").lower()
+if STUDIO_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f"STUDIO_STORAGE={STUDIO_STORAGE!r}: use local or s3.")
+# How the media view hands a file over after its permission check: "proxy"
+# (the studio streams the bytes) or "presigned" (a redirect to a link on the
+# bucket valid for STUDIO_PRESIGNED_TTL_S seconds; s3 only).
+STUDIO_MEDIA_DELIVERY = env_str("STUDIO_MEDIA_DELIVERY", "proxy").lower()
+if STUDIO_MEDIA_DELIVERY not in ("proxy", "presigned"):
+    raise ImproperlyConfigured(
+        f"STUDIO_MEDIA_DELIVERY={STUDIO_MEDIA_DELIVERY!r}: use proxy or presigned."
+    )
+if STUDIO_MEDIA_DELIVERY == "presigned" and STUDIO_STORAGE != "s3":
+    raise ImproperlyConfigured(
+        "STUDIO_MEDIA_DELIVERY=presigned needs STUDIO_STORAGE=s3 (local files are always proxied)."
+    )
+STUDIO_PRESIGNED_TTL_S = env_int("STUDIO_PRESIGNED_TTL_S", 300, minimum=10)
+_DEFAULT_STORAGE = "django.core.files.storage.FileSystemStorage"
+if STUDIO_STORAGE == "s3":
+    from botocore.config import Config as _BotoConfig
+
+    _DEFAULT_STORAGE = "studio.bucket.BucketStorage"
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
+    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN") or None
+    # Credentials: these two, or boto3's own chain (instance role, profile) when unset.
+    AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+    AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+    AWS_DEFAULT_ACL = None
+    AWS_QUERYSTRING_AUTH = True
+    AWS_QUERYSTRING_EXPIRE = STUDIO_PRESIGNED_TTL_S
+    # Names are random: no existence check (one request fewer per write).
+    AWS_S3_FILE_OVERWRITE = True
+    # A bucket that stops answering fails a request within seconds (a 503
+    # from the media view, a retried store) instead of holding a worker for minutes.
+    AWS_S3_CLIENT_CONFIG = _BotoConfig(
+        connect_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1),
+        read_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1) * 6,
+        retries={"max_attempts": 2, "mode": "standard"},
+        # Presigned links are signed with version 4, which every S3-compatible store accepts.
+        signature_version="s3v4",
+    )
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": _DEFAULT_STORAGE},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -165,6 +213,11 @@ STUDIO_MEDIA_ACCEL = env_str("STUDIO_MEDIA_ACCEL")
 STUDIO_MEDIA_ACCEL_PREFIX = env_str("STUDIO_MEDIA_ACCEL_PREFIX", "/protected-media/")
 if STUDIO_MEDIA_ACCEL not in ("", "nginx", "sendfile"):
     raise ImproperlyConfigured("STUDIO_MEDIA_ACCEL must be empty, 'nginx' or 'sendfile'.")
+if STUDIO_MEDIA_ACCEL and STUDIO_STORAGE != "local":
+    raise ImproperlyConfigured(
+        "STUDIO_MEDIA_ACCEL serves files from a local folder; with STUDIO_STORAGE=s3 leave it "
+        "empty and set STUDIO_MEDIA_DELIVERY=presigned to take file traffic off the studio."
+    )
 
 # Uploads are read in full by Pillow anyway; keep Django's request cap just
 # above the per-file limit times the files allowed in one request.
