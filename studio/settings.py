@@ -64,6 +64,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "studio.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -372,13 +373,31 @@ STUDIO_INVITATION_DAYS = env_int("STUDIO_INVITATION_DAYS", 7, minimum=1)
 STUDIO_MAIL_RETRY_BASE_S = env_int("STUDIO_MAIL_RETRY_BASE_S", 30, minimum=1)
 STUDIO_MAIL_MAX_RETRIES = env_int("STUDIO_MAIL_MAX_RETRIES", 10, minimum=0)
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
+# --- operations -------------------------------------------------------------
+# /metrics answers only a request with "Authorization: Bearer <token>"; unset, it is a 404.
+STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN")
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- logging ----------------------------------------------------------------
+STUDIO_LOG_FORMAT = env_str("STUDIO_LOG_FORMAT", "plain").lower()
+if STUDIO_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"STUDIO_LOG_FORMAT={STUDIO_LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "studio.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "studio.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": STUDIO_LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -387,3 +406,20 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# Error reports to Sentry (or a compatible service) when SENTRY_DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    try:
+        import sentry_sdk
+    except ImportError:
+        raise ImproperlyConfigured(
+            "SENTRY_DSN is set but the sentry-sdk package is not installed: "
+            "install the studio with its 'sentry' extra (pip install '.[sentry]')."
+        ) from None
+    # Django and Celery are found and hooked by the SDK itself; no personal data is sent.
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        send_default_pii=False,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+    )
