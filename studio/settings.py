@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as _BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import email_settings, env_bool, env_int, env_list, env_str, load_env_file
@@ -170,33 +171,33 @@ if STUDIO_MEDIA_DELIVERY == "presigned" and STUDIO_STORAGE != "s3":
     )
 STUDIO_PRESIGNED_TTL_S = env_int("STUDIO_PRESIGNED_TTL_S", 300, minimum=10)
 _DEFAULT_STORAGE = "django.core.files.storage.FileSystemStorage"
+# Read whatever STUDIO_STORAGE says: `migrate_media --to s3` copies local
+# files into this bucket before the studio is switched over to it.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN") or None
+# Credentials: these two, or boto3's own chain (instance role, profile) when unset.
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = STUDIO_PRESIGNED_TTL_S
+# Names are random: no existence check (one request fewer per write).
+AWS_S3_FILE_OVERWRITE = True
+# A bucket that stops answering fails a request within seconds (a 503 from
+# the media view, a retried store) instead of holding a worker for minutes.
+AWS_S3_CLIENT_CONFIG = _BotoConfig(
+    connect_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1),
+    read_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1) * 6,
+    retries={"max_attempts": 2, "mode": "standard"},
+    # Presigned links are signed with version 4, which every S3-compatible store accepts.
+    signature_version="s3v4",
+)
 if STUDIO_STORAGE == "s3":
-    from botocore.config import Config as _BotoConfig
-
     _DEFAULT_STORAGE = "studio.bucket.BucketStorage"
-    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
     if not AWS_STORAGE_BUCKET_NAME:
         raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
-    AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
-    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
-    AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN") or None
-    # Credentials: these two, or boto3's own chain (instance role, profile) when unset.
-    AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
-    AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
-    AWS_DEFAULT_ACL = None
-    AWS_QUERYSTRING_AUTH = True
-    AWS_QUERYSTRING_EXPIRE = STUDIO_PRESIGNED_TTL_S
-    # Names are random: no existence check (one request fewer per write).
-    AWS_S3_FILE_OVERWRITE = True
-    # A bucket that stops answering fails a request within seconds (a 503
-    # from the media view, a retried store) instead of holding a worker for minutes.
-    AWS_S3_CLIENT_CONFIG = _BotoConfig(
-        connect_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1),
-        read_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1) * 6,
-        retries={"max_attempts": 2, "mode": "standard"},
-        # Presigned links are signed with version 4, which every S3-compatible store accepts.
-        signature_version="s3v4",
-    )
 STORAGES = {
     "default": {"BACKEND": _DEFAULT_STORAGE},
     "staticfiles": {

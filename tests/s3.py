@@ -33,7 +33,7 @@ class Bucket:
             config=CLIENT_CONFIG,
         )
 
-    def keys(self, prefix: str = "") -> list[str]:
+    def object_keys(self, prefix: str = "") -> list[str]:
         listed = self.client().list_objects_v2(Bucket=self.name, Prefix=prefix)
         return sorted(item["Key"] for item in listed.get("Contents", []))
 
@@ -65,7 +65,14 @@ def closed_port_url() -> str:
 
 def use_bucket(settings, bucket: Bucket, *, endpoint: str | None = None) -> None:
     """Point the test's settings (and so default_storage) at the bucket."""
+    name_bucket(settings, bucket, endpoint=endpoint)
     settings.STUDIO_STORAGE = "s3"
+    # Last: changing STORAGES makes Django build default_storage again from the above.
+    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "studio.bucket.BucketStorage"}}
+
+
+def name_bucket(settings, bucket: Bucket, *, endpoint: str | None = None) -> None:
+    """Set the AWS_* settings for the bucket, leaving the studio's storage as it is."""
     settings.AWS_STORAGE_BUCKET_NAME = bucket.name
     settings.AWS_S3_ENDPOINT_URL = endpoint or bucket.endpoint
     settings.AWS_S3_REGION_NAME = REGION
@@ -76,5 +83,3 @@ def use_bucket(settings, bucket: Bucket, *, endpoint: str | None = None) -> None
     settings.AWS_QUERYSTRING_EXPIRE = 300
     settings.AWS_S3_FILE_OVERWRITE = True
     settings.AWS_S3_CLIENT_CONFIG = CLIENT_CONFIG
-    # Last: changing STORAGES makes Django build default_storage again from the above.
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "studio.bucket.BucketStorage"}}

@@ -27,7 +27,7 @@ def _take(team) -> Take:
 
 def test_take_files_go_to_the_bucket_and_nothing_to_the_media_folder(team, bucket, settings):
     take = _take(team)
-    assert bucket.keys() == sorted([take.file.name, take.thumbnail.name])
+    assert bucket.object_keys() == sorted([take.file.name, take.thumbnail.name])
     assert not (settings.MEDIA_ROOT).exists() or not any(settings.MEDIA_ROOT.rglob("*.*"))
 
 
@@ -96,7 +96,7 @@ def test_media_view_says_503_when_the_bucket_does_not_answer(team, bucket, setti
 
 def test_check_passes_and_leaves_no_probe_behind(bucket, capsys):
     call_command("check")
-    assert bucket.keys() == []
+    assert bucket.object_keys() == []
 
 
 def test_check_fails_clearly_when_the_bucket_refuses_writes(bucket, settings):
@@ -123,7 +123,7 @@ def test_a_failed_upload_leaves_no_row_and_no_object(team, bucket, settings):
         boards.take_upload(panel=panel, file=io.BytesIO(png_bytes()), name="frame.png")
     assert not Take.objects.filter(panel=panel).exists()
     use_bucket(settings, bucket)
-    assert bucket.keys() == []
+    assert bucket.object_keys() == []
 
 
 def test_an_upload_cut_off_after_its_first_file_takes_that_file_back(team, bucket, monkeypatch):
@@ -142,7 +142,7 @@ def test_an_upload_cut_off_after_its_first_file_takes_that_file_back(team, bucke
         boards.take_upload(panel=panel, file=io.BytesIO(png_bytes()), name="frame.png")
     assert len(calls) == 2
     assert not Take.objects.filter(panel=panel).exists()
-    assert bucket.keys() == []
+    assert bucket.object_keys() == []
 
 
 @pytest.mark.parametrize(
