@@ -101,3 +101,26 @@ def test_a_paid_job_waiting_on_the_bucket_says_so(
     assert job.state == State.POLLING and job.error_code == "storage_retry"
     assert "storing it is being retried" in job.error_message
     assert len(fake.submissions()) == 1
+
+
+def test_bucket_down_during_an_export_fails_with_a_reason_and_a_rerun_works(team, bucket, settings):
+    from boards.export_services import STORAGE_MESSAGE, export_defaults, export_run
+    from boards.models import Export
+    from tests.factories import BoardFactory, PanelFactory, TakeFactory
+
+    board = BoardFactory(project=team.project)
+    for _ in range(2):
+        take = TakeFactory(panel=PanelFactory(board=board))
+        Panel.objects.filter(pk=take.panel_id).update(selected_take=take)
+    use_bucket(settings, bucket, endpoint=closed_port_url())
+    first = Export.objects.create(board=board, format="zip", options=export_defaults(board))
+    failed = export_run(first.pk)
+    assert failed is not None and failed.state == Export.State.FAILED
+    assert failed.error == STORAGE_MESSAGE and failed.file.name == ""
+
+    use_bucket(settings, bucket)
+    again = Export.objects.create(board=board, format="zip", options=export_defaults(board))
+    done = export_run(again.pk)
+    assert done is not None and done.state == Export.State.DONE
+    assert done.file.name in bucket.object_keys()
+    assert [k for k in bucket.object_keys() if "/exports/" in k] == [done.file.name]
