@@ -30,7 +30,7 @@ from boards.animatic_export import (
     animatic_options,
     animatic_write,
 )
-from boards.export_adapter import board_snapshot
+from boards.export_adapter import StoreDown, board_snapshot
 from boards.exports import (
     DEFAULT_LAYOUT,
     LAYOUTS,
@@ -289,7 +289,7 @@ def export_run(export_id: int) -> Export | None:
     except SoftTimeLimitExceeded:
         _fail(export.pk, TOO_LONG_MESSAGE)
         return _reload(export.pk)
-    except StorageUnavailable:
+    except (StorageUnavailable, StoreDown):
         log.warning("export %s of board %s: the file store did not answer", export.pk, board.pk)
         _fail(export.pk, STORAGE_MESSAGE)
         return _reload(export.pk)

@@ -7,6 +7,9 @@ nothing listens.
 
 from __future__ import annotations
 
+import io
+import zipfile
+
 import pytest
 
 from boards.models import Panel
@@ -124,3 +127,7 @@ def test_bucket_down_during_an_export_fails_with_a_reason_and_a_rerun_works(team
     assert done is not None and done.state == Export.State.DONE
     assert done.file.name in bucket.object_keys()
     assert [k for k in bucket.object_keys() if "/exports/" in k] == [done.file.name]
+    # The images were read from the bucket, not left out as unreadable.
+    body = bucket.client().get_object(Bucket=bucket.name, Key=done.file.name)["Body"].read()
+    pictures = [n for n in zipfile.ZipFile(io.BytesIO(body)).namelist() if n.endswith(".png")]
+    assert len(pictures) == 2
