@@ -8,10 +8,10 @@ consistent snapshot even if someone edits the board meanwhile.
 
 from __future__ import annotations
 
+import io
 from collections import defaultdict
 from typing import BinaryIO, cast
 
-from django.core.files.storage import default_storage
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -19,12 +19,25 @@ from boards.exports import ExportBoard, ExportCastMember, ExportPanel
 from boards.exports.document import BoardKind
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, ReferenceImage
+from studio.storage import StorageUnavailable, read_stored
+
+
+class StoreDown(RuntimeError):
+    """The file store did not answer while an export read its images.
+
+    Not an OSError on purpose: renderers skip one unreadable or missing file
+    (a placeholder in its frame), but an outage must fail the whole export
+    with its reason instead of making a board of placeholders.
+    """
 
 
 def open_stored(name: str) -> BinaryIO:
-    """Open a stored file by its storage name: local folder or bucket alike."""
-    # Django's File is a file object over the storage's stream.
-    return cast(BinaryIO, default_storage.open(name, "rb"))
+    """Open a stored image for an exporter by its storage name: local folder or bucket alike."""
+    try:
+        # Images are small and renderers seek in them: read once, hand over bytes.
+        return io.BytesIO(read_stored(name))
+    except StorageUnavailable as exc:
+        raise StoreDown(str(exc)) from exc
 
 
 def _aspect_label(board: Board) -> str:

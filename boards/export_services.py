@@ -12,7 +12,6 @@ import logging
 import os
 import tempfile
 import time
-import uuid
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -20,7 +19,6 @@ from typing import Any, BinaryIO
 from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.files import File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
@@ -32,7 +30,7 @@ from boards.animatic_export import (
     animatic_options,
     animatic_write,
 )
-from boards.export_adapter import board_snapshot
+from boards.export_adapter import StoreDown, board_snapshot
 from boards.exports import (
     DEFAULT_LAYOUT,
     LAYOUTS,
@@ -45,7 +43,7 @@ from boards.exports.animatic import NO_TAKES_MESSAGE
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.exports.timing import FPS_CHOICES, HEIGHT_CHOICES
 from boards.models import Board, Export, Panel
-from studio.storage import project_prefix
+from studio.storage import StorageUnavailable, save_stream
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +55,10 @@ STALE_AFTER = timedelta(hours=2)
 FAILED_MESSAGE = (
     "The export failed unexpectedly. Try again; if it keeps failing, "
     "tell the person who runs this studio."
+)
+STORAGE_MESSAGE = (
+    "The file store did not answer, so the export could not be saved. "
+    "Nothing on the board is affected: export again in a minute."
 )
 TOO_LONG_MESSAGE = (
     "The export took too long and was stopped. Try the ZIP, or a layout with more panels per page."
@@ -287,6 +289,10 @@ def export_run(export_id: int) -> Export | None:
     except SoftTimeLimitExceeded:
         _fail(export.pk, TOO_LONG_MESSAGE)
         return _reload(export.pk)
+    except (StorageUnavailable, StoreDown):
+        log.warning("export %s of board %s: the file store did not answer", export.pk, board.pk)
+        _fail(export.pk, STORAGE_MESSAGE)
+        return _reload(export.pk)
     except Exception:
         log.exception("export %s of board %s failed", export.pk, board.pk)
         _fail(export.pk, FAILED_MESSAGE)
@@ -313,8 +319,8 @@ def export_run(export_id: int) -> Export | None:
 
 
 def _store(export: Export, fh, extension: str) -> str:
-    name = f"{project_prefix(export.board.project_id)}exports/{uuid.uuid4().hex}.{extension}"
-    return default_storage.save(name, File(fh, name=name))
+    """Store an export's file (read in chunks); StorageUnavailable when the bucket does not answer."""
+    return save_stream(export.board.project_id, "exports", extension, fh)
 
 
 def _run_animatic(export: Export) -> tuple[str, str, str]:

@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 
-from studio.models import Invitation, Membership, Notification, Project, User
+from studio.models import Invitation, LoginFailure, Membership, Notification, Project, User
+from studio.throttle import clear_account
 
 admin.site.register(User, UserAdmin)
 
@@ -43,3 +44,23 @@ class NotificationAdmin(admin.ModelAdmin):
     list_filter = ["kind"]
     list_select_related = ["recipient"]
     search_fields = ["recipient__username", "text"]
+
+
+@admin.register(LoginFailure)
+class LoginFailureAdmin(admin.ModelAdmin):
+    """Failed log-ins within the throttle window; unlocking forgets an account's failures."""
+
+    list_display = ["username", "address", "created"]
+    list_filter = ["created"]
+    search_fields = ["username", "address"]
+    actions = ["unlock_accounts"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.action(description="Unlock the accounts of the selected failures")
+    def unlock_accounts(self, request, queryset) -> None:
+        names = sorted(set(queryset.values_list("username", flat=True)))
+        for name in names:
+            clear_account(name)
+        self.message_user(request, f"Unlocked: {', '.join(names)}.")

@@ -6,7 +6,7 @@ import os
 
 from celery import Celery
 from celery.schedules import crontab
-from celery.signals import task_prerun
+from celery.signals import task_postrun, task_prerun
 from kombu import Queue
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "studio.settings")
@@ -31,6 +31,20 @@ app.conf.beat_schedule = {
     },
 }
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def _log_job_id(**kwargs) -> None:
+    from studio.logs import task_started
+
+    task_started(**kwargs)
+
+
+@task_postrun.connect
+def _forget_job_id(**kwargs) -> None:
+    from studio.logs import task_finished
+
+    task_finished(**kwargs)
 
 
 @task_prerun.connect

@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from botocore.config import Config as _BotoConfig
 from django.core.exceptions import ImproperlyConfigured
 
 from studio.env import email_settings, env_bool, env_int, env_list, env_str, load_env_file
@@ -64,6 +65,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "studio.logs.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "studio.middleware.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -148,8 +150,56 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every requ
 STATICFILES_DIRS = [BASE_DIR / "studio" / "static"]
 MEDIA_ROOT = Path(env_str("STUDIO_MEDIA_ROOT") or VAR_DIR / "media")
 MEDIA_URL = "/media/"
+# Where every stored file lives: "local" (MEDIA_ROOT) or "s3" (an
+# S3-compatible bucket through django-storages, configured by its own
+# AWS_* names). The bucket stays private: no ACL is set on objects, and
+# members receive files only through the permission-checked media view.
+STUDIO_STORAGE = env_str("STUDIO_STORAGE", "local").lower()
+if STUDIO_STORAGE not in ("local", "s3"):
+    raise ImproperlyConfigured(f"STUDIO_STORAGE={STUDIO_STORAGE!r}: use local or s3.")
+# How the media view hands a file over after its permission check: "proxy"
+# (the studio streams the bytes) or "presigned" (a redirect to a link on the
+# bucket valid for STUDIO_PRESIGNED_TTL_S seconds; s3 only).
+STUDIO_MEDIA_DELIVERY = env_str("STUDIO_MEDIA_DELIVERY", "proxy").lower()
+if STUDIO_MEDIA_DELIVERY not in ("proxy", "presigned"):
+    raise ImproperlyConfigured(
+        f"STUDIO_MEDIA_DELIVERY={STUDIO_MEDIA_DELIVERY!r}: use proxy or presigned."
+    )
+if STUDIO_MEDIA_DELIVERY == "presigned" and STUDIO_STORAGE != "s3":
+    raise ImproperlyConfigured(
+        "STUDIO_MEDIA_DELIVERY=presigned needs STUDIO_STORAGE=s3 (local files are always proxied)."
+    )
+STUDIO_PRESIGNED_TTL_S = env_int("STUDIO_PRESIGNED_TTL_S", 300, minimum=10)
+_DEFAULT_STORAGE = "django.core.files.storage.FileSystemStorage"
+# Read whatever STUDIO_STORAGE says: `migrate_media --to s3` copies local
+# files into this bucket before the studio is switched over to it.
+AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+AWS_S3_ENDPOINT_URL = env_str("AWS_S3_ENDPOINT_URL") or None
+AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+AWS_S3_CUSTOM_DOMAIN = env_str("AWS_S3_CUSTOM_DOMAIN") or None
+# Credentials: these two, or boto3's own chain (instance role, profile) when unset.
+AWS_ACCESS_KEY_ID = env_str("AWS_ACCESS_KEY_ID") or None
+AWS_SECRET_ACCESS_KEY = env_str("AWS_SECRET_ACCESS_KEY") or None
+AWS_DEFAULT_ACL = None
+AWS_QUERYSTRING_AUTH = True
+AWS_QUERYSTRING_EXPIRE = STUDIO_PRESIGNED_TTL_S
+# Names are random: no existence check (one request fewer per write).
+AWS_S3_FILE_OVERWRITE = True
+# A bucket that stops answering fails a request within seconds (a 503 from
+# the media view, a retried store) instead of holding a worker for minutes.
+AWS_S3_CLIENT_CONFIG = _BotoConfig(
+    connect_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1),
+    read_timeout=env_int("STUDIO_STORAGE_TIMEOUT_S", 5, minimum=1) * 6,
+    retries={"max_attempts": 2, "mode": "standard"},
+    # Presigned links are signed with version 4, which every S3-compatible store accepts.
+    signature_version="s3v4",
+)
+if STUDIO_STORAGE == "s3":
+    _DEFAULT_STORAGE = "studio.bucket.BucketStorage"
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME.")
 STORAGES = {
-    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "default": {"BACKEND": _DEFAULT_STORAGE},
     "staticfiles": {
         "BACKEND": (
             "django.contrib.staticfiles.storage.StaticFilesStorage"
@@ -165,6 +215,11 @@ STUDIO_MEDIA_ACCEL = env_str("STUDIO_MEDIA_ACCEL")
 STUDIO_MEDIA_ACCEL_PREFIX = env_str("STUDIO_MEDIA_ACCEL_PREFIX", "/protected-media/")
 if STUDIO_MEDIA_ACCEL not in ("", "nginx", "sendfile"):
     raise ImproperlyConfigured("STUDIO_MEDIA_ACCEL must be empty, 'nginx' or 'sendfile'.")
+if STUDIO_MEDIA_ACCEL and STUDIO_STORAGE != "local":
+    raise ImproperlyConfigured(
+        "STUDIO_MEDIA_ACCEL serves files from a local folder; with STUDIO_STORAGE=s3 leave it "
+        "empty and set STUDIO_MEDIA_DELIVERY=presigned to take file traffic off the studio."
+    )
 
 # Uploads are read in full by Pillow anyway; keep Django's request cap just
 # above the per-file limit times the files allowed in one request.
@@ -319,13 +374,31 @@ STUDIO_INVITATION_DAYS = env_int("STUDIO_INVITATION_DAYS", 7, minimum=1)
 STUDIO_MAIL_RETRY_BASE_S = env_int("STUDIO_MAIL_RETRY_BASE_S", 30, minimum=1)
 STUDIO_MAIL_MAX_RETRIES = env_int("STUDIO_MAIL_MAX_RETRIES", 10, minimum=0)
 PASSWORD_RESET_TIMEOUT = 3 * 24 * 60 * 60
+# --- operations -------------------------------------------------------------
+# /metrics answers only a request with "Authorization: Bearer <token>"; unset, it is a 404.
+STUDIO_METRICS_TOKEN = env_str("STUDIO_METRICS_TOKEN")
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
 
 # --- logging ----------------------------------------------------------------
+STUDIO_LOG_FORMAT = env_str("STUDIO_LOG_FORMAT", "plain").lower()
+if STUDIO_LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"STUDIO_LOG_FORMAT={STUDIO_LOG_FORMAT!r}: use plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"context": {"()": "studio.logs.ContextFilter"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "studio.logs.JsonFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": STUDIO_LOG_FORMAT,
+            "filters": ["context"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
@@ -334,3 +407,20 @@ LOGGING = {
         "django": {"handlers": [], "level": "INFO", "propagate": True},
     },
 }
+
+# Error reports to Sentry (or a compatible service) when SENTRY_DSN is set.
+SENTRY_DSN = env_str("SENTRY_DSN")
+if SENTRY_DSN:
+    try:
+        import sentry_sdk
+    except ImportError:
+        raise ImproperlyConfigured(
+            "SENTRY_DSN is set but the sentry-sdk package is not installed: "
+            "install the studio with its 'sentry' extra (pip install '.[sentry]')."
+        ) from None
+    # Django and Celery are found and hooked by the SDK itself; no personal data is sent.
+    sentry_sdk.init(
+        dsn=SENTRY_DSN,
+        send_default_pii=False,
+        environment=env_str("SENTRY_ENVIRONMENT", "production"),
+    )

@@ -3,7 +3,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from studio import account_views, views
+from studio import account_views, ops, views
 from studio.auth_views import ThrottledLoginView
 from studio.forms import QueuedPasswordResetForm
 
@@ -66,6 +66,8 @@ urlpatterns = [
     path("memberships/<int:pk>/role/", views.membership_role, name="membership_role"),
     path("memberships/<int:pk>/remove/", views.membership_remove, name="membership_remove"),
     path("media/<path:name>", views.media, name="media"),
+    path("healthz", ops.healthz, name="healthz"),
+    path("metrics", ops.metrics, name="metrics"),
     path("", include("characters.urls")),
     path("", include("boards.urls")),
     path("", include("boards.export_urls")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import PurePosixPath
 
 from django.conf import settings
@@ -9,7 +10,8 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import ValidationError
 from django.core.files.storage import default_storage
-from django.http import FileResponse, Http404, HttpResponse
+from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.http import content_disposition_header
@@ -21,7 +23,10 @@ from studio import services
 from studio.access import Need, invitation_for, membership_for, membership_row_for, project_for
 from studio.forms import InviteForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
 from studio.selectors import project_invitations, project_members, projects_for_user
+from studio.storage import StorageUnavailable, open_stored
 from workers.selectors import project_spend
+
+log = logging.getLogger(__name__)
 
 
 @login_required
@@ -194,6 +199,7 @@ _ATTACHMENT_TYPES = ("application/pdf", "application/zip", "video/mp4", "applica
 def media(request, name):
     """Serve a stored file to members of the project that owns it.
 
+    A bucket that does not answer gives a 503 with a message, never a 500.
     Everything a project owns is stored under `projects/<id>/`, so the
     path alone says whose it is; the name is random, so guessing is no way in.
     """
@@ -204,24 +210,56 @@ def media(request, name):
         raise Http404
     membership_for(request.user, int(parts[1]), Need.READ)
     content_type = _SERVED_TYPES.get(path.suffix.lower())
-    if content_type is None or not default_storage.exists(name):
+    if content_type is None:
         raise Http404
     headers = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
-    if settings.STUDIO_MEDIA_ACCEL == "nginx":
-        response = HttpResponse(content_type=content_type, headers=headers)
-        response["X-Accel-Redirect"] = settings.STUDIO_MEDIA_ACCEL_PREFIX.rstrip("/") + "/" + name
-        return response
-    if settings.STUDIO_MEDIA_ACCEL == "sendfile":
-        response = HttpResponse(content_type=content_type, headers=headers)
-        response["X-Sendfile"] = default_storage.path(name)
-        return response
-    response = FileResponse(default_storage.open(name, "rb"), content_type=content_type)
-    for key, value in headers.items():
-        response[key] = value
     if content_type in _ATTACHMENT_TYPES:
-        filename = request.GET.get("as") or path.name
-        response["Content-Disposition"] = _attachment(filename, path.suffix)
-    return response
+        headers["Content-Disposition"] = _attachment(
+            request.GET.get("as") or path.name, path.suffix
+        )
+    try:
+        return _deliver(name, content_type, headers)
+    except FileNotFoundError:
+        raise Http404 from None
+    except StorageUnavailable:
+        log.warning("media %s: the file store did not answer", name, exc_info=True)
+        return HttpResponse(
+            "The file store is not answering just now. Try again in a minute; "
+            "if it lasts, tell the person who runs the studio.",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+            headers={"Retry-After": "30", "Cache-Control": "no-store"},
+        )
+
+
+def _deliver(name: str, content_type: str, headers: dict[str, str]) -> HttpResponseBase:
+    """Hand over a stored file the way the operator chose (settings, STUDIO_MEDIA_*)."""
+    if settings.STUDIO_MEDIA_DELIVERY == "presigned":
+        params = {"ResponseContentType": content_type, "ResponseCacheControl": "private"}
+        if "Content-Disposition" in headers:
+            params["ResponseContentDisposition"] = headers["Content-Disposition"]
+        # Signed locally: no request to the bucket, and no HEAD to check the name,
+        # which is random and was found through a row anyway.
+        link = default_storage.presigned_url(  # type: ignore[attr-defined]
+            name, parameters=params, expire=settings.STUDIO_PRESIGNED_TTL_S
+        )
+        # The link expires: a browser must come back here for a fresh one.
+        return HttpResponseRedirect(link, headers={"Cache-Control": "private, no-store"})
+    if settings.STUDIO_MEDIA_ACCEL:
+        if not default_storage.exists(name):
+            raise FileNotFoundError(name)
+        handed = HttpResponse(content_type=content_type, headers=headers)
+        if settings.STUDIO_MEDIA_ACCEL == "nginx":
+            prefix = settings.STUDIO_MEDIA_ACCEL_PREFIX.rstrip("/")
+            handed["X-Accel-Redirect"] = f"{prefix}/{name}"
+        else:
+            handed["X-Sendfile"] = default_storage.path(name)
+        return handed
+    stream = open_stored(name)
+    streamed = FileResponse(stream, content_type=content_type, headers=headers)
+    if stream.size is not None:
+        streamed["Content-Length"] = str(stream.size)
+    return streamed
 
 
 def _ascii_digits(text: str) -> bool:

@@ -152,3 +152,25 @@ def deliveries(monkeypatch, driver):
     held = Deliveries()
     monkeypatch.setattr(tasks.deliver_result, "delay", lambda *args: held.append(args))
     return held
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint():
+    """moto's S3 server on a free loopback port, for the whole run."""
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+@pytest.fixture
+def bucket(moto_endpoint, settings):
+    """A fresh private bucket on the local S3 server; the studio stores its files there."""
+    from tests.s3 import new_bucket, use_bucket
+
+    made = new_bucket(moto_endpoint)
+    use_bucket(settings, made)
+    return made

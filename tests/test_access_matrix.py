@@ -49,7 +49,8 @@ def c(obj, *checks, kwarg="pk", **data):
 NO_OBJECT = {"project_list", "project_create"}
 # Authentication pages and the admin are Django's own and open by design; an
 # invitation link and an unsubscribe link carry their own token instead of a
-# session (tests/test_accounts.py proves a bad token gets nothing).
+# session (tests/test_accounts.py proves a bad token gets nothing). The operator's
+# probes hold no project data (/metrics has its own token, tests/test_ops.py).
 PUBLIC = {
     "login",
     "logout",
@@ -60,6 +61,8 @@ PUBLIC = {
     "password_reset_complete",
     "invitation_open",
     "unsubscribe",
+    "healthz",
+    "metrics",
 }
 # The person's own pages: rows are looked up with the person in the filter, so
 # someone else's row is a 404 (tests/test_accounts.py walks these for everyone).

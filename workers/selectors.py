@@ -6,13 +6,13 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from django.core.files.storage import default_storage
 from django.db.models import Count, Max, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
 from studio.models import Project, StoredImage
+from studio.storage import read_stored
 from workers import registry
 from workers.compiler import CastSpec, ImageSpec, PanelSpec, continued_from, reference_gone
 from workers.models import GenerationJob
@@ -21,8 +21,7 @@ from workers.models import GenerationJob
 def _reader(name: str, label: str = "") -> Callable[[], bytes]:
     def load() -> bytes:
         try:
-            with default_storage.open(name, "rb") as fh:
-                return fh.read()
+            return read_stored(name)
         except FileNotFoundError:
             raise LookupError(reference_gone(label)) from None
 

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
 from boards.models import Panel, Take
 from reviews.services import activity_take_made, review_take_selected
 from studio.images import ImageRejected, process_generated
-from studio.storage import delete_files, fill_stored_image
+from studio.storage import StorageUnavailable, delete_files, fill_stored_image
 from workers import chains, registry
 from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
 from workers.models import GenerationJob
 from workers.pipeline.slots import fail, kick_waiting, needs_review
-from workers.pipeline.states import DONE, State, Step, lease, load_job, transition
+from workers.pipeline.states import DONE, State, Step, jitter, lease, load_job, transition
+
+log = logging.getLogger(__name__)
+# A bucket that did not answer is asked again after about this long.
+STORE_RETRY_S = 15.0
 
 
 def download_and_store(job_id: int, *, image: bytes) -> Step:
@@ -95,6 +101,8 @@ def store_take(job: GenerationJob, processed) -> Step:
     )
     try:
         fill_stored_image(take, processed, project_id=job.project_id, folder="takes")
+    except StorageUnavailable as exc:
+        return _store_later(job, exc)
     except OSError as exc:
         delete_files(take)
         return fail(
@@ -134,6 +142,39 @@ def store_take(job: GenerationJob, processed) -> Step:
         return DONE
     # No kick here: the slot was freed when the download began.
     chains.chain_release(job.pk)
+    return DONE
+
+
+def _store_later(job: GenerationJob, exc: StorageUnavailable) -> Step:
+    """The bucket did not answer: keep the job and store its result a little later.
+
+    A paid job goes back to polling its provider, whose finished task hands
+    out the result again: fetched and stored anew, never submitted twice
+    (the poll deadline ends the wait with "needs review"). A free backend
+    draws the frame again, until the same deadline.
+    """
+    now = timezone.now()
+    delay = jitter(STORE_RETRY_S)
+    log.warning("job %s: result not stored, retrying in %.0f s: %s", job.pk, delay, exc)
+    waiting = {
+        "error_code": "storage_retry",
+        "error_message": f"The image is made; storing it is being retried ({exc}).",
+        "lease_expires": now + lease(delay),
+    }
+    if registry.is_paid(job.backend):
+        if transition(
+            job.pk,
+            State.DOWNLOADING,
+            state=State.POLLING,
+            next_poll_at=now + timedelta(seconds=delay),
+            **waiting,
+        ):
+            return Step("poll", delay, job.pk)
+        return DONE
+    if (now - job.created).total_seconds() > settings.STUDIO_POLL_DEADLINE_S:
+        return fail(job.pk, [State.DOWNLOADING], code="storage", message=str(exc))
+    if transition(job.pk, State.DOWNLOADING, state=State.QUEUED, next_poll_at=None, **waiting):
+        return Step("start", delay, job.pk)
     return DONE
 
 
