@@ -218,6 +218,9 @@ class Take(StoredImage):
         "self", models.SET_NULL, null=True, blank=True, related_name="children"
     )
     instruction = models.TextField(blank=True)
+    # Region edits: the mask the edit was limited to (PNG, this take's parent's
+    # size, white = changed), kept as the take's provenance.
+    mask = models.FileField(max_length=300, blank=True)
     prompt = models.TextField(blank=True)
     # The request as sent: references by id and sha256, seed, backend, model, size.
     request = models.JSONField(default=dict, blank=True)

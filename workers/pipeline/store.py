@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from django.core.files.storage import default_storage
 from django.db import transaction
 from django.utils import timezone
 
 from boards.models import Panel, Take
 from reviews.services import activity_take_made, review_take_selected
 from studio.images import ImageRejected, process_generated
-from studio.storage import delete_files, fill_stored_image
+from studio.storage import delete_files, fill_stored_image, save_bytes
 from workers import chains, registry
+from workers.backends import masks
 from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
 from workers.models import GenerationJob
 from workers.pipeline.slots import fail, kick_waiting, needs_review
@@ -65,6 +67,16 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
                 next_poll_at=now + timedelta(seconds=2),
             )
             return Step("poll", 2.0, job_id)
+    if job.mask and not registry.capabilities(job.backend, job.model).masks:
+        try:
+            image = _outside_mask_kept(job, image)
+        except (OSError, LookupError, ValueError) as exc:
+            return fail(
+                job_id,
+                [State.DOWNLOADING],
+                code="bad_result",
+                message=f"The edited image could not be fitted back into the take: {exc}",
+            )
     try:
         processed = process_generated(image)
     except ImageRejected as exc:
@@ -75,6 +87,13 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
             message=f"The provider's image {exc.reason}",
         )
     return store_take(job, processed)
+
+
+def _outside_mask_kept(job: GenerationJob, image: bytes) -> bytes:
+    """A model without masks redrew the whole take: put back every pixel outside the mask."""
+    source = next(r["file"] for r in job.request["references"] if r["role"] == "edit_source")
+    with default_storage.open(source, "rb") as original, job.mask.open("rb") as mask:
+        return masks.composite_bytes(original.read(), image, mask.read())
 
 
 def store_take(job: GenerationJob, processed) -> Step:
@@ -95,6 +114,10 @@ def store_take(job: GenerationJob, processed) -> Step:
     )
     try:
         fill_stored_image(take, processed, project_id=job.project_id, folder="takes")
+        if job.mask:
+            # The take keeps its own copy: it outlives the job's retries and cleanups.
+            with job.mask.open("rb") as fh:
+                take.mask.name = save_bytes(job.project_id, "masks", "png", fh.read())
     except OSError as exc:
         delete_files(take)
         return fail(
