@@ -451,7 +451,7 @@ def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
                 instruction=job.instruction,
                 user=user,
                 backend=job.backend,
-                mask=_stored(job.mask.name) if job.mask else b"",
+                mask=_stored(job.mask.name) if job.mask.name else b"",
             )
         panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
         return jobs_request(

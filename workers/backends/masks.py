@@ -71,7 +71,7 @@ def prepare_mask(
     hard = painted.point(lambda v: 255 if v >= _THRESHOLD else 0)
     if invert:
         hard = ImageOps.invert(hard)
-    low, high = hard.getextrema()  # type: ignore[misc]
+    low, high = hard.getextrema()
     if high == 0:
         raise MaskRejected(
             "The mask is empty: paint over the part of the picture to change, then send."
