@@ -67,7 +67,9 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
                 next_poll_at=now + timedelta(seconds=2),
             )
             return Step("poll", 2.0, job_id)
-    if job.mask and not registry.capabilities(job.backend, job.model).masks:
+    if job.mask:
+        # Every region edit, whoever made it: a model without masks redrew the whole
+        # take, and a fill model's pass through its autoencoder shifts pixels too.
         try:
             image = _outside_mask_kept(job, image)
         except (OSError, LookupError, ValueError) as exc:
@@ -90,7 +92,7 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
 
 
 def _outside_mask_kept(job: GenerationJob, image: bytes) -> bytes:
-    """A model without masks redrew the whole take: put back every pixel outside the mask."""
+    """Put back every pixel outside the mask from the take that was edited."""
     source = next(r["file"] for r in job.request["references"] if r["role"] == "edit_source")
     with default_storage.open(source, "rb") as original, job.mask.open("rb") as mask:
         return masks.composite_bytes(original.read(), image, mask.read())
