@@ -17,6 +17,7 @@ from PIL import Image, ImageChops, ImageDraw
 
 from boards.models import Panel, Take
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
+from tests.fakes.comfyui_server import ComfyConfig, FakeComfyUI
 from tests.fakes.fal_server import FakeFal, FalConfig
 from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
 from tests.generation import make_board, use_fake_bfl, use_fake_provider
@@ -41,15 +42,27 @@ class Provider:
             return FakeBFL(FakeConfig(latency_s=0.05))
         if self.name == "fal":
             return FakeFal(FalConfig(latency_s=0.05))
+        if self.name == "comfyui":
+            return FakeComfyUI(ComfyConfig(latency_s=0.05))
         return FakeReplicate(ReplicateConfig(latency_s=0.05))
 
     def point_at(self, settings, fake) -> None:
         if self.name == "bfl":
             use_fake_bfl(settings, fake)
+        elif self.name == "comfyui":
+            settings.COMFYUI_URL = fake.base_url
         else:
             use_fake_provider(settings, fake)
 
     def inputs(self, recorded) -> dict[str, Any]:
+        if self.name == "comfyui":
+            # The workflow's nodes by title: the prompt, and the images LoadImage nodes name.
+            nodes = {n["_meta"]["title"]: n["inputs"] for n in recorded.body["prompt"].values()}
+            found = {"prompt": nodes["castboard:prompt"]["text"]}
+            found["image"] = nodes["castboard:reference 1"]["image"]
+            if "castboard:mask" in nodes:
+                found["mask"] = nodes["castboard:mask"]["image"]
+            return found
         return recorded.body["input"] if self.name == "replicate" else recorded.body
 
 
@@ -69,17 +82,21 @@ PROVIDERS = [
         "black-forest-labs/flux-fill-pro",
         "/v1/models/black-forest-labs/flux-fill-pro/predictions",
     ),
+    Provider("comfyui", "COMFYUI_WORKFLOW", "kontext-dev", "fill-dev", "/prompt"),
 ]
 # What each protocol calls the two images of a fill request.
 FIELDS = {
     "bfl": ("image", "mask"),
     "fal": ("image_url", "mask_url"),
     "replicate": ("image", "mask"),
+    "comfyui": ("image", "mask"),  # uploaded, then named in LoadImage nodes
 }
 
 
 def sent_bytes(fake, value: str) -> bytes:
     """The bytes behind an image input: bare base64, a data: URI, or a file uploaded to the fake."""
+    if isinstance(fake, FakeComfyUI):
+        return fake.inputs[value]
     if value.startswith("data:"):
         return base64.b64decode(value.split(",", 1)[1])
     if value.startswith("http"):
