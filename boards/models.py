@@ -214,10 +214,15 @@ class Take(StoredImage):
 
     panel = models.ForeignKey(Panel, models.CASCADE, related_name="takes")
     kind = models.CharField(max_length=10, choices=Kind.choices)
+    # CASCADE, not SET_NULL: an edit must name its parent (take_edit_has_parent),
+    # and takes only ever go together with their panel.
     parent = models.ForeignKey(
-        "self", models.SET_NULL, null=True, blank=True, related_name="children"
+        "self", models.CASCADE, null=True, blank=True, related_name="children"
     )
     instruction = models.TextField(blank=True)
+    # Region edits: the mask the edit was limited to (PNG, this take's parent's
+    # size, white = changed), kept as the take's provenance.
+    mask = models.FileField(max_length=300, blank=True)
     prompt = models.TextField(blank=True)
     # The request as sent: references by id and sha256, seed, backend, model, size.
     request = models.JSONField(default=dict, blank=True)

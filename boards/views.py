@@ -281,8 +281,10 @@ def panel_edit(request, pk):
     unreferenced = panels_generation([panel], panel_state_jobs([panel]))
     takes = list(panel.takes.all())
     failed = failed_edits(panel)
+    by_id = {take.pk: take for take in takes}
     for take in takes:
-        attach(take, failed_edit=failed.get(take.pk))
+        # An edited take is shown against its parent (always a take of this panel).
+        attach(take, failed_edit=failed.get(take.pk), before=by_id.get(take.parent_id))
     context = {
         "jobs": jobs,
         "panel": panel,

@@ -167,7 +167,10 @@ def fill_stored_image(
 
 def delete_files(instance: StoredImage) -> None:
     """Remove the stored files of a row being deleted (after its transaction commits)."""
-    for field in (instance.file, instance.thumbnail):
+    from studio.files import file_fields
+
+    for name in file_fields(type(instance)):
+        field = getattr(instance, name)
         if field and field.name:
             with contextlib.suppress(OSError):
                 delete_stored(field.name)

@@ -134,6 +134,8 @@ CASES: dict[str, Case] = {
     "job_retry": c("job", ("POST", WRITE)),
     "job_dismiss": c("job", ("POST", WRITE)),
     "take_edit": c("take", ("POST", WRITE), instruction="mirror"),
+    "take_region": c("take", ("GET", WRITE)),
+    "take_region_edit": c("take", ("POST", WRITE), instruction="mirror"),
     "board_export": c("board", ("GET", READ), ("POST", READ), format="pdf", layout="3x2"),
     "export_status": c("export", ("GET", READ)),
     # The world's export was asked for by the owner: a viewer may cancel only their own.

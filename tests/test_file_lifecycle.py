@@ -109,3 +109,12 @@ def test_beat_runs_the_media_sweep_daily():
     app.loader.import_default_modules()  # what a worker does at start: find every tasks.py
     assert entry["task"] in app.tasks
     assert entry["schedule"].hour == {3} and entry["schedule"].minute == {30}
+
+
+def test_a_panel_with_an_edited_take_can_be_deleted(team):
+    panel = PanelFactory(board=BoardFactory(project=team.project))
+    original = TakeFactory(panel=panel)
+    edit = TakeFactory(panel=panel, kind="edited", parent=original, instruction="make it night")
+    names = _names(original, edit)
+    boards.panel_delete(panel=panel)
+    assert _exists(names) == [False] * len(names)

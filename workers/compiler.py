@@ -120,6 +120,10 @@ class PanelSpec:
     # Instruction edits: the take being edited and what to do to it.
     edit_source: ImageSpec | None = None
     instruction: str = ""
+    # Region edits: the mask (the edited take's size, white = change) and
+    # where it is in words, for models that cannot take a mask.
+    mask: ImageSpec | None = None
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -149,10 +153,12 @@ class CompiledRequest:
     # Cast members sent without any reference image of theirs (none saved, or
     # the backend's limit left them out): they are drawn from their text only.
     unreferenced: tuple[str, ...] = ()
+    mask: ImageSpec | None = None
+    region: str = ""
 
     def manifest(self) -> dict:
         """The request as stored on jobs and takes: JSON, references by id and hash."""
-        return {
+        manifest: dict = {
             "prompt": self.prompt,
             "references": [
                 {
@@ -184,6 +190,14 @@ class CompiledRequest:
                 "location_index": self.scene.location_index,
             },
         }
+        if self.mask is not None:
+            # Only region edits carry the key, so other fingerprints stay as they were.
+            manifest["mask"] = {
+                "sha256": self.mask.sha256,
+                "file": self.mask.file,
+                "region": self.region,
+            }
+        return manifest
 
     @classmethod
     def from_manifest(
@@ -201,6 +215,11 @@ class CompiledRequest:
                 raise LookupError(reference_gone(ref["label"]))
             chosen.append(Chosen(ref["role"], image, ref["label"], ref.get("character", "")))
         scene = manifest.get("scene") or {}
+        mask = None
+        if manifest.get("mask"):
+            mask = images.get(("mask", 0))
+            if mask is None or mask.sha256 != manifest["mask"]["sha256"]:
+                raise LookupError(reference_gone("the painted mask"))
         compiled = cls(
             prompt=manifest["prompt"],
             chosen=chosen,
@@ -220,6 +239,8 @@ class CompiledRequest:
                 cast=tuple(CastPlacement(*c) for c in scene.get("cast", [])),
                 location_index=scene.get("location_index"),
             ),
+            mask=mask,
+            region=(manifest.get("mask") or {}).get("region", ""),
         )
         compiled.fingerprint = fingerprint(compiled)
         return compiled
@@ -269,6 +290,7 @@ class CompiledRequest:
             model=self.model,
             instruction=self.instruction,
             scene=scene,
+            mask=self.mask.load() if self.mask is not None else b"",
         )
 
 
@@ -344,8 +366,20 @@ def select_references(spec: PanelSpec, limit: int) -> list[Chosen]:
     return chosen
 
 
-def build_prompt(spec: PanelSpec, chosen: list[Chosen], *, packed: bool) -> str:
-    """The text prompt: style, shot, place, who is there and what happens."""
+def build_prompt(spec: PanelSpec, chosen: list[Chosen], *, packed: bool, region: str = "") -> str:
+    """The text prompt: style, shot, place, who is there and what happens.
+
+    `region`: where a region edit applies, in words, for a model that
+    cannot take the mask itself.
+    """
+    if spec.instruction and region:
+        return (
+            f"{spec.instruction.strip()}, only {region}. Keep everything else exactly as it "
+            "is: the characters, their clothes, the framing and the drawing style."
+        )
+    if spec.instruction and spec.mask is not None:
+        # A fill model paints the masked part from this text.
+        return f"{spec.instruction.strip()}. Match the drawing style of the rest of the image."
     if spec.instruction:
         return (
             f"{spec.instruction.strip()}. Keep the characters, their clothes, the framing "
@@ -428,8 +462,9 @@ def compile_panel(
         ),
         location_index=location_index,
     )
+    region = spec.region if spec.mask is not None and not caps.masks else ""
     compiled = CompiledRequest(
-        prompt=build_prompt(spec, chosen, packed=packed),
+        prompt=build_prompt(spec, chosen, packed=packed, region=region),
         chosen=chosen,
         packed=packed,
         width=width,
@@ -444,6 +479,8 @@ def compile_panel(
         unreferenced=()
         if spec.edit_source is not None
         else tuple(m.name for m in spec.cast if m.name not in cast_index),
+        mask=spec.mask,
+        region=spec.region if spec.mask is not None else "",
     )
     compiled.fingerprint = fingerprint(compiled)
     return compiled
@@ -473,5 +510,7 @@ def fingerprint(compiled: CompiledRequest) -> str:
         # The same bytes under another row or file name are the same input.
         ref.pop("id")
         ref.pop("file")
+    if "mask" in manifest:
+        manifest["mask"].pop("file")
     blob = json.dumps(manifest, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
     return hashlib.sha256(blob.encode()).hexdigest()

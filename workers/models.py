@@ -48,6 +48,9 @@ class GenerationJob(models.Model):
         Take, models.SET_NULL, null=True, blank=True, related_name="edit_jobs"
     )
     instruction = models.TextField(blank=True)
+    # Region edits: the prepared mask (PNG, the source take's size, white =
+    # change). The job keeps its own file so a retry can send it again.
+    mask = models.FileField(max_length=300, blank=True)
     # The previous panel's job this one waits for ("continue from previous
     # panel"): compiled with that job's take once it succeeds.
     after = models.ForeignKey(

@@ -71,6 +71,9 @@ def request_images(manifest: dict) -> dict[tuple[str, int], ImageSpec]:
             )
         else:
             wanted.setdefault(_ROLE_MODELS[ref["role"]], set()).add(ref["id"])
+    mask = manifest.get("mask")
+    if mask and mask.get("file"):
+        found[("mask", 0)] = mask_spec(mask["file"], mask["sha256"])
     for model, ids in wanted.items():
         rows = {row.pk: row for row in model._default_manager.filter(pk__in=ids)}
         for ref in manifest["references"]:
@@ -80,13 +83,30 @@ def request_images(manifest: dict) -> dict[tuple[str, int], ImageSpec]:
     return found
 
 
+def mask_spec(name: str, sha256: str) -> ImageSpec:
+    """The stored mask of a region edit, as the compiler takes it."""
+    return ImageSpec(
+        id=0,
+        sha256=sha256,
+        label="the painted mask",
+        load=_reader(name, "the painted mask"),
+        file=name,
+    )
+
+
 def default_seed(panel: Panel) -> int:
     """A panel without a chosen seed keeps one stable seed, so unchanged inputs match."""
     return panel.seed if panel.seed is not None else (panel.pk * 7919 + 104729) % (2**31)
 
 
 def panel_spec(
-    panel: Panel, *, seed: int | None = None, edit_source: Take | None = None, instruction: str = ""
+    panel: Panel,
+    *,
+    seed: int | None = None,
+    edit_source: Take | None = None,
+    instruction: str = "",
+    mask: ImageSpec | None = None,
+    region: str = "",
 ) -> PanelSpec:
     """Everything the compiler needs about one panel, in a fixed number of queries."""
     spec = panel_specs([panel], seeds={panel.pk: seed})[panel.pk]
@@ -96,6 +116,8 @@ def panel_spec(
         spec,
         edit_source=image_spec(edit_source, label="the image to edit") if edit_source else None,
         instruction=instruction,
+        mask=mask,
+        region=region,
     )
 
 

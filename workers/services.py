@@ -7,6 +7,7 @@ worker side of their life is `workers.pipeline`.
 from __future__ import annotations
 
 import functools
+import hashlib
 import secrets
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
@@ -14,16 +15,31 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from boards.models import Panel, Take
 from studio.models import Project
+from studio.storage import save_bytes
 from workers import registry
+from workers.backends import masks
 from workers.chains import chain_release
-from workers.compiler import AWAITED_PREVIOUS, CompiledRequest, compile_panel, continued_from
+from workers.compiler import (
+    AWAITED_PREVIOUS,
+    CompiledRequest,
+    ImageSpec,
+    compile_panel,
+    continued_from,
+)
 from workers.models import GenerationJob
-from workers.selectors import panel_spec, panel_specs, previous_panels, project_spend
+from workers.selectors import (
+    mask_spec,
+    panel_spec,
+    panel_specs,
+    previous_panels,
+    project_spend,
+)
 
 
 @dataclass
@@ -305,9 +321,14 @@ def _takes_by_fingerprint(compiled: dict) -> dict[tuple[int, str], Take]:
 
 
 def job_request_edit(
-    *, take: Take, instruction: str, user, backend: str | None = None
+    *, take: Take, instruction: str, user, backend: str | None = None, mask: bytes = b""
 ) -> GenerationJob:
-    """Queue an instruction edit of a take; the result becomes a child take."""
+    """Queue an instruction edit of a take; the result becomes a child take.
+
+    `mask`: a region edit (PNG from `workers.backends.masks.prepare_mask`, the
+    take's size, white = change). It is stored with the job, and copied to the
+    new take as its provenance; only the masked part of the take may change.
+    """
     instruction = " ".join(instruction.split())
     if not instruction:
         raise ValidationError("Write what to change, e.g. “make it night”.")
@@ -319,8 +340,38 @@ def job_request_edit(
     caps = registry.capabilities(name, model)
     if not caps.instruction_edits:
         raise ValidationError(f"The {name} backend cannot edit with instructions.")
+    region = _region_words(take, mask) if mask else ""
     seed = take.seed if take.seed is not None else secrets.randbelow(2**31)
-    spec = panel_spec(panel, seed=seed, edit_source=take, instruction=instruction)
+    # Stored before the job row, which names it; removed again if the job is refused.
+    mask_name = save_bytes(project.pk, "masks", "png", mask) if mask else ""
+    stored = mask_spec(mask_name, hashlib.sha256(mask).hexdigest()) if mask else None
+    try:
+        return _queue_edit(take, instruction, user, name, model, caps, seed, stored, region)
+    except BaseException:
+        if mask_name:
+            default_storage.delete(mask_name)
+        raise
+
+
+def _region_words(take: Take, mask: bytes) -> str:
+    """Check a prepared mask fits the take and say where it is."""
+    try:
+        image = masks.load(mask)
+    except masks.MaskRejected as exc:
+        raise ValidationError(exc.message) from None
+    if image.size != (take.width, take.height):
+        raise ValidationError("The mask does not fit this take; reload the page and paint again.")
+    return masks.describe_region(image)
+
+
+def _queue_edit(
+    take: Take, instruction, user, name, model, caps, seed, mask: ImageSpec | None, region: str
+) -> GenerationJob:
+    panel = take.panel
+    project = panel.board.project
+    spec = panel_spec(
+        panel, seed=seed, edit_source=take, instruction=instruction, mask=mask, region=region
+    )
     compiled = compile_panel(spec, caps, backend=name, model=model)
     estimate = _estimate(compiled)
     with transaction.atomic():
@@ -330,6 +381,7 @@ def job_request_edit(
             raise ValidationError(_cap_message(project, spent, estimate))
         job = _new_job(project, panel, GenerationJob.Kind.EDIT, compiled, estimate, user)
         job.source_take, job.instruction = take, instruction
+        job.mask.name = mask.file if mask else ""
         # An edit keeps what its source was made from: whose references were
         # missing, and which previous panel's take it continues.
         job.request["without_references"] = take.request.get("without_references", [])
@@ -343,6 +395,16 @@ def job_request_edit(
             ) from None
         _enqueue_start(job.pk)
     return job
+
+
+def _stored(name: str) -> bytes:
+    try:
+        with default_storage.open(name, "rb") as fh:
+            return fh.read()
+    except FileNotFoundError:
+        raise ValidationError(
+            "The painted mask of this edit is gone; paint the region again."
+        ) from None
 
 
 def job_cancel(*, job: GenerationJob) -> bool:
@@ -385,7 +447,11 @@ def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
             )
         if job.kind == GenerationJob.Kind.EDIT and job.source_take is not None:
             return job_request_edit(
-                take=job.source_take, instruction=job.instruction, user=user, backend=job.backend
+                take=job.source_take,
+                instruction=job.instruction,
+                user=user,
+                backend=job.backend,
+                mask=_stored(job.mask.name) if job.mask.name else b"",
             )
         panel = Panel.objects.select_related("board__project").get(pk=job.panel_id)
         return jobs_request(

@@ -12,4 +12,6 @@ urlpatterns = [
     path("jobs/<int:pk>/dismiss/", views.job_dismiss, name="job_dismiss"),
     path("takes/<int:pk>/edit/", views.take_edit, name="take_edit"),
     path("hooks/<str:backend>/", views.provider_webhook, name="provider_webhook"),
+    path("takes/<int:pk>/region/", views.take_region, name="take_region"),
+    path("takes/<int:pk>/region/edit/", views.take_region_edit, name="take_region_edit"),
 ]

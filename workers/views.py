@@ -19,10 +19,13 @@ from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
 from workers import registry, services, tasks
-from workers.forms import BoardGenerateForm, InstructionForm
+from workers.backends import masks
+from workers.backends.masks import MAX_FEATHER
+from workers.forms import BoardGenerateForm, InstructionForm, RegionEditForm
 from workers.models import GenerationJob
 from workers.selectors import board_progress as progress_counts
 from workers.selectors import (
+    instruction_words,
     latest_jobs_by_panel,
     panels_finished_since,
     panels_generation,
@@ -196,6 +199,61 @@ def job_dismiss(request, pk):
     if services.job_dismiss(job=job):
         messages.success(request, "Marked as reviewed; it will not be retried.")
     return redirect(_back(request, reverse("panel_edit", args=[job.panel_id])))
+
+
+@login_required
+@require_GET
+def take_region(request, pk):
+    """The region editor: paint where a take should change, say what to change, send."""
+    access = take_for(request.user, pk, Need.WRITE)
+    take = access.obj
+    panel = take.panel
+    context = {
+        "take": take,
+        "panel": panel,
+        "board": panel.board,
+        "project": access.project,
+        "access": access,
+        "frame_class": frame_class(panel.board),
+        "edit_words": instruction_words(access.project),
+        "max_feather": MAX_FEATHER,
+    }
+    return render(request, "workers/take_region.html", context)
+
+
+@login_required
+@require_POST
+def take_region_edit(request, pk):
+    """Queue an edit of the painted region of a take; everything outside it stays."""
+    take = take_for(request.user, pk, Need.WRITE).obj
+    form = RegionEditForm(request.POST)
+    back = reverse("take_region", args=[take.pk])
+    if not form.is_valid():
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    try:
+        mask = masks.prepare_mask(
+            form.cleaned_data["mask"],
+            (take.width, take.height),
+            feather=form.cleaned_data["feather"] or 0,
+            invert=form.cleaned_data["invert"],
+        )
+        services.job_request_edit(
+            take=take,
+            instruction=form.cleaned_data["instruction"],
+            user=request.user,
+            mask=masks.encode(mask),
+        )
+    except masks.MaskRejected as exc:
+        messages.error(request, exc.message)
+        return redirect(back)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect(back)
+    messages.success(
+        request, "Region edit queued: the result appears as a new take, changed only where painted."
+    )
+    return redirect(reverse("panel_edit", args=[take.panel_id]) + "#takes")
 
 
 @login_required

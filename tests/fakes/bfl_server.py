@@ -15,6 +15,7 @@ Standalone: `python -m tests.fakes.bfl_server --port 8765 --latency 2 --cap 24`.
 from __future__ import annotations
 
 import argparse
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -41,9 +42,11 @@ MODELS: dict[str, tuple[int, str]] = {
     "flux-2-klein-9b": (4, "pixels"),
     "flux-kontext-pro": (4, "aspect_ratio"),
     "flux-kontext-max": (4, "aspect_ratio"),
+    # Fill: `image` and `mask` (white = change), the output is the image's size.
+    "flux-pro-1.0-fill": (0, "fill"),
 }
 # Credits: Kontext flat per image; FLUX.2 first megapixel + each further one.
-_FLAT_PRICE = {"flux-kontext-pro": 4.0, "flux-kontext-max": 8.0}
+_FLAT_PRICE = {"flux-kontext-pro": 4.0, "flux-kontext-max": 8.0, "flux-pro-1.0-fill": 5.0}
 _MP_PRICE = {
     "flux-2-pro": (3.0, 1.5),
     "flux-2-max": (7.0, 3.0),
@@ -435,6 +438,8 @@ def _validate(model: str, body: Any) -> list[dict[str, Any]]:
     if not isinstance(body.get("prompt"), str) or not body["prompt"].strip():
         problems.append(_problem(["body", "prompt"], "Field required", "missing"))
     most_refs, size_mode = MODELS[model]
+    if size_mode == "fill":
+        problems.extend(_fill_problems(body))
     for key in ("width", "height"):
         if key not in body or body[key] is None:
             continue
@@ -465,9 +470,41 @@ def _validate(model: str, body: Any) -> list[dict[str, Any]]:
     return problems
 
 
+def _decoded(value: Any) -> Image.Image | None:
+    """A bare base64 image, or None when the value is not one."""
+    if not isinstance(value, str) or value.startswith("data:"):
+        return None
+    try:
+        image = Image.open(io.BytesIO(base64.b64decode(value, validate=True)))
+        image.load()
+    except Exception:
+        return None
+    return image
+
+
+def _fill_problems(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Fill takes `image` and `mask`, both bare base64 images of one size, and no size of its own."""
+    problems = []
+    images = {key: _decoded(body.get(key)) for key in ("image", "mask")}
+    for key, image in images.items():
+        if image is None:
+            problems.append(_problem(["body", key], "Expected a bare base64 image", "value"))
+    image, mask = images["image"], images["mask"]
+    if image is not None and mask is not None and image.size != mask.size:
+        problems.append(_problem(["body", "mask"], "Mask size differs from image", "value"))
+    for key in ("width", "height", "aspect_ratio"):
+        if key in body:
+            problems.append(_problem(["body", key], "Extra inputs are not permitted", "extra"))
+    return problems
+
+
 def _without_images(body: dict[str, Any]) -> dict[str, Any]:
     return {
-        k: (f"<{len(v)} chars>" if k.startswith("input_image") and isinstance(v, str) else v)
+        k: (
+            f"<{len(v)} chars>"
+            if (k.startswith("input_image") or k in ("image", "mask")) and isinstance(v, str)
+            else v
+        )
         for k, v in body.items()
     }
 
@@ -487,6 +524,9 @@ def _parse_ratio(value: Any) -> float | None:
 
 
 def _output_size(model: str, body: dict[str, Any]) -> tuple[int, int]:
+    if MODELS[model][1] == "fill":
+        image = _decoded(body.get("image"))
+        return image.size if image is not None else (1024, 1024)
     if MODELS[model][1] == "pixels":
         return int(body.get("width") or 1024), int(body.get("height") or 1024)
     ratio = _parse_ratio(body.get("aspect_ratio") or "1:1") or 1.0

@@ -15,6 +15,7 @@ Standalone: `python -m tests.fakes.comfyui_server --latency 2`.
 from __future__ import annotations
 
 import argparse
+import io
 import secrets
 import time
 from dataclasses import dataclass, field
@@ -23,6 +24,8 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from PIL import Image
 
 from tests.fakes.queue_server import QueueConfig, QueueFake, Task, render, serve_until_interrupted
 
@@ -45,6 +48,9 @@ KNOWN_CLASSES = frozenset(
         "KSampler",
         "VAEDecode",
         "SaveImage",
+        "ImageToMask",
+        "InpaintModelConditioning",
+        "DifferentialDiffusion",
     }
 )
 
@@ -128,9 +134,16 @@ class FakeComfyUI(QueueFake):
         titles = {n.get("_meta", {}).get("title"): n for n in graph.values()}
         text = str(titles["castboard:prompt"]["inputs"]["text"])
         seed_inputs = titles["castboard:seed"]["inputs"]
-        size = titles["castboard:size"]["inputs"]
         summary = {"prompt": text, "seed": seed_inputs.get("seed", seed_inputs.get("noise_seed"))}
-        created = self.create_task("prompt", summary, int(size["width"]), int(size["height"]))
+        if "castboard:size" in titles:
+            size = titles["castboard:size"]["inputs"]
+            width, height = int(size["width"]), int(size["height"])
+        else:
+            # Inpainting: the output is the size of the image it changes.
+            taken = self.inputs[titles["castboard:reference 1"]["inputs"]["image"]]
+            with Image.open(io.BytesIO(taken)) as image:
+                width, height = image.size
+        created = self.create_task("prompt", summary, width, height)
         if not isinstance(created, Task):
             return created
         with self.lock:

@@ -21,7 +21,13 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 
-from tests.fakes.queue_server import QueueConfig, QueueFake, Task, serve_until_interrupted
+from tests.fakes.queue_server import (
+    QueueConfig,
+    QueueFake,
+    Task,
+    data_uri_size,
+    serve_until_interrupted,
+)
 
 # app -> (most input images, size control)
 APPS: dict[str, tuple[int, str]] = {
@@ -31,6 +37,8 @@ APPS: dict[str, tuple[int, str]] = {
     "fal-ai/flux-pro/kontext/text-to-image": (0, "aspect_ratio"),
     "fal-ai/flux-pro/kontext/max": (1, "aspect_ratio"),
     "fal-ai/flux-pro/kontext/max/text-to-image": (0, "aspect_ratio"),
+    # Fill: `image_url` and `mask_url` (white = change); the output is the image's size.
+    "fal-ai/flux-pro/v1/fill": (1, "fill"),
 }
 ASPECT_RATIOS = {"21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21"}
 
@@ -166,6 +174,12 @@ def _validate(endpoint: str, body: Any) -> list[dict[str, Any]]:
     if not isinstance(body.get("prompt"), str) or not body["prompt"].strip():
         problems.append({"loc": ["body", "prompt"], "msg": "Field required", "type": "missing"})
     most, size_mode = APPS[endpoint]
+    if size_mode == "fill":
+        for key in ("image_url", "mask_url"):
+            url = body.get(key)
+            if not isinstance(url, str) or not url.startswith(("data:image/", "https://")):
+                problems.append({"loc": ["body", key], "msg": "Field required", "type": "missing"})
+        return problems
     images = body.get("image_urls") if most > 1 else None
     single = body.get("image_url")
     if most > 1:
@@ -195,6 +209,8 @@ def _validate(endpoint: str, body: Any) -> list[dict[str, Any]]:
 
 
 def _size(endpoint: str, body: dict[str, Any]) -> tuple[int, int]:
+    if APPS[endpoint][1] == "fill":
+        return data_uri_size(body.get("image_url"))
     if APPS[endpoint][1] == "image_size" and isinstance(body.get("image_size"), dict):
         size = body["image_size"]
         return int(size["width"]), int(size["height"])

@@ -11,6 +11,7 @@ other processes talk to the same fake.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import hmac
@@ -260,6 +261,17 @@ def _shorten(value: Any) -> Any:
     if isinstance(value, list):
         return [_shorten(v) for v in value]
     return value
+
+
+def data_uri_size(value: Any) -> tuple[int, int]:
+    """The size of an image sent as a `data:` URI (a fill's output keeps it); 1024 square otherwise."""
+    if isinstance(value, str) and value.startswith("data:image/") and "," in value:
+        with (
+            contextlib.suppress(Exception),
+            Image.open(io.BytesIO(base64.b64decode(value.split(",", 1)[1]))) as image,
+        ):
+            return image.size
+    return 1024, 1024
 
 
 def render(body: dict[str, Any], width: int, height: int) -> bytes:

@@ -25,13 +25,21 @@ from email.policy import HTTP
 from http.server import BaseHTTPRequestHandler
 from typing import Any
 
-from tests.fakes.queue_server import QueueConfig, QueueFake, Task, serve_until_interrupted
+from tests.fakes.queue_server import (
+    QueueConfig,
+    QueueFake,
+    Task,
+    data_uri_size,
+    serve_until_interrupted,
+)
 
 # model -> (input field for images, most images, size control)
 MODELS: dict[str, tuple[str, int, str]] = {
     "black-forest-labs/flux-2-pro": ("input_images", 8, "pixels"),
     "black-forest-labs/flux-kontext-pro": ("input_image", 1, "aspect_ratio"),
     "black-forest-labs/flux-kontext-max": ("input_image", 1, "aspect_ratio"),
+    # Fill: `image` and `mask` (white = change); the output is the image's size.
+    "black-forest-labs/flux-fill-pro": ("image", 1, "fill"),
 }
 MODERATION_ERROR = "Prediction failed: the output was flagged as sensitive (E005)."
 
@@ -139,10 +147,16 @@ class FakeReplicate(QueueFake):
         if not isinstance(inputs.get("prompt"), str) or not inputs["prompt"].strip():
             problems.append("input.prompt is required")
         field, most, size_mode = MODELS[model]
+        if size_mode == "fill" and not inputs.get("mask"):
+            problems.append("input.mask is required")
+        if size_mode == "fill" and not inputs.get("image"):
+            problems.append("input.image is required")
         images = inputs.get(field)
         images = images if isinstance(images, list) else ([images] if images else [])
         if len(images) > most:
             problems.append(f"input.{field}: at most {most} images")
+        if size_mode == "fill" and inputs.get("mask"):
+            images = [*images, inputs["mask"]]
         for url in images:
             own_file = isinstance(url, str) and url.startswith(f"{self.base_url}/v1/files/")
             if own_file and url.rsplit("/", 1)[-1] not in self.files:
@@ -195,6 +209,8 @@ class FakeReplicate(QueueFake):
 
 
 def _size(model: str, inputs: dict[str, Any]) -> tuple[int, int]:
+    if MODELS[model][2] == "fill":
+        return data_uri_size(inputs.get("image"))
     if MODELS[model][2] == "pixels" and inputs.get("aspect_ratio") == "custom":
         return int(inputs["width"]), int(inputs["height"])
     try:

@@ -33,7 +33,9 @@ class Capabilities:
     # Tasks in flight at the provider, all workers together.
     max_active: int
     models: tuple[str, ...] = ()
-    # Region edits with a mask (white = change) on this model.
+    # Region edits: the model takes a mask (white = change). Without it the
+    # region is described in the prompt and the pipeline puts the pixels
+    # outside the mask back (`workers.backends.masks.composite`).
     masks: bool = False
     # Largest output the model makes, in pixels (0: no stated limit).
     max_pixels: int = 0
@@ -82,6 +84,8 @@ class GenerationRequest:
     # Instruction edits: the take being edited is references[0] (role "edit_source").
     instruction: str = ""
     scene: Scene = field(default_factory=Scene)
+    # Region edits: PNG, greyscale, the edited take's size; 255 = change, 0 = keep.
+    mask: bytes = b""
 
     def full_prompt(self) -> str:
         """The text to send: the prompt, or for an edit the instruction with the prompt as context."""

@@ -42,7 +42,9 @@ from workers.backends.flux import (
 FLUX2_MODELS = ("flux-2-pro", "flux-2-max", "flux-2-flex")
 KLEIN_MODELS = ("flux-2-klein-4b", "flux-2-klein-9b")
 KONTEXT_MODELS = ("flux-kontext-pro", "flux-kontext-max")
-MODELS = FLUX2_MODELS + KLEIN_MODELS + KONTEXT_MODELS
+# Region edits: the take and a mask (white = change); the output keeps the take's size.
+FILL_MODELS = ("flux-pro-1.0-fill",)
+MODELS = FLUX2_MODELS + KLEIN_MODELS + KONTEXT_MODELS + FILL_MODELS
 
 KONTEXT_MAX_ACTIVE = 6
 SAFETY_TOLERANCE = 2  # the highest value Kontext accepts together with an input image
@@ -64,7 +66,7 @@ PROVIDER_POLLING_ORIGINS = tuple(
 
 # Credits (1 credit = 1 US cent). Kontext is flat per image; FLUX.2 charges a
 # first megapixel plus each further megapixel of output and input.
-_FLAT_PRICE = {"flux-kontext-pro": 4.0, "flux-kontext-max": 8.0}
+_FLAT_PRICE = {"flux-kontext-pro": 4.0, "flux-kontext-max": 8.0, "flux-pro-1.0-fill": 5.0}
 _MP_PRICE = {
     "flux-2-pro": (3.0, 1.5),
     "flux-2-max": (7.0, 3.0),
@@ -201,6 +203,18 @@ class BFLBackend:
         """What `model` (default: the configured one) accepts."""
         model = model or self.model
         family = _family(model)
+        if family == "fill":
+            return Capabilities(
+                max_references=1,
+                single_input_image=True,
+                instruction_edits=True,
+                seeds=True,
+                size_mode="pixels",
+                max_active=self.max_active,
+                models=MODELS,
+                masks=True,
+                max_pixels=MAX_OUTPUT_PIXELS,
+            )
         if family == "kontext":
             cap = KONTEXT_MAX_ACTIVE if model == "flux-kontext-max" else self.max_active
             return Capabilities(
@@ -337,6 +351,8 @@ class BFLBackend:
         refs = request.references
         if request.instruction and not refs:
             raise InvalidRequest("An instruction edit needs the take being edited as its input.")
+        if caps.masks:
+            return self._fill_body(request, model)
         if len(refs) > caps.max_references:
             hint = " (pack them into one board first)" if caps.single_input_image else ""
             raise InvalidRequest(
@@ -362,6 +378,26 @@ class BFLBackend:
             )
         else:
             body["width"], body["height"] = fit_pixels(request.width, request.height)
+        return body
+
+    def _fill_body(self, request: GenerationRequest, model: str) -> dict[str, Any]:
+        """A fill request: the take as `image`, the mask as `mask`, both bare base64."""
+        if not request.mask or not request.references:
+            raise InvalidRequest(
+                f"{model} only changes a painted region of a take: use “Change part…” under "
+                "a take, or pick another model to generate."
+            )
+        body: dict[str, Any] = {
+            "prompt": request.full_prompt(),
+            "image": base64.b64encode(request.references[0].data).decode("ascii"),
+            "mask": base64.b64encode(request.mask).decode("ascii"),
+            "seed": request.seed,
+            "output_format": "jpeg",
+            "safety_tolerance": SAFETY_TOLERANCE,
+        }
+        if self.webhook_url:
+            body["webhook_url"] = self.webhook_url
+            body["webhook_secret"] = self._webhook_secret
         return body
 
     def _headers(self) -> dict[str, str]:
@@ -418,6 +454,8 @@ def _secret_ok(headers: Any, body: bytes, secret: str) -> bool:
 
 
 def _family(model: str) -> str:
+    if model in FILL_MODELS:
+        return "fill"
     if model.startswith("flux-kontext"):
         return "kontext"
     if model.startswith("flux-2-klein"):

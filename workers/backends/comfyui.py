@@ -25,6 +25,7 @@ server only. It costs nothing per image, so it is not a paid backend.
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import re
 from functools import cache
@@ -51,8 +52,12 @@ from workers.backends.flux import fit_pixels, image_mime
 BUNDLED = {
     "flux2-dev": Path(__file__).with_name("comfyui_workflows") / "flux2_dev_multi_reference.json",
     "kontext-dev": Path(__file__).with_name("comfyui_workflows") / "flux1_kontext_dev.json",
+    "fill-dev": Path(__file__).with_name("comfyui_workflows") / "flux1_fill_dev_inpaint.json",
 }
 REQUIRED_ROLES = ("castboard:prompt", "castboard:seed", "castboard:size", "castboard:output")
+# An inpainting workflow: the take is `castboard:reference 1`, the mask (white =
+# change) this LoadImage; its output keeps the take's size, so it has no size node.
+MASK_ROLE = "castboard:mask"
 _SLOT = re.compile(r"^castboard:reference (\d+)$")
 
 
@@ -76,13 +81,17 @@ def load_workflow(setting: str) -> dict[str, Any]:
             "(export it with “Save (API format)”)."
         )
     titles = {_title(node) for node in graph.values()}
-    missing = [role for role in REQUIRED_ROLES if role not in titles]
+    inpainting = MASK_ROLE in titles
+    required = [r for r in REQUIRED_ROLES if not (inpainting and r == "castboard:size")]
+    missing = [role for role in required if role not in titles]
     slots = reference_slots(graph)
     if not slots:
         missing.append("castboard:reference 1 (a LoadImage)")
-    for slot in slots:
+    for slot in [] if inpainting else slots:
         if f"castboard:reference-latent {slot}" not in titles:
             missing.append(f"castboard:reference-latent {slot}")
+    if inpainting and len(slots) > 1:
+        missing.append("only castboard:reference 1 (an inpainting workflow takes one image)")
     if missing:
         raise WorkflowError(
             f"COMFYUI_WORKFLOW: {path} lacks the nodes Castboard fills: {', '.join(missing)}. "
@@ -180,6 +189,7 @@ class ComfyUIBackend:
             size_mode="pixels",
             max_active=self.max_active,
             models=self.models if self.custom_workflow not in BUNDLED else tuple(BUNDLED),
+            masks=any(_title(node) == MASK_ROLE for node in graph.values()),
         )
 
     def _path(self, model: str) -> str:
@@ -191,7 +201,12 @@ class ComfyUIBackend:
 
     def submit(self, request: GenerationRequest) -> Submission:
         """Upload the references not on the server yet, then queue the filled workflow."""
-        graph = self.fill(request, [self._upload(ref) for ref in request.references])
+        names = [self._upload(ref) for ref in request.references]
+        mask = ""
+        if request.mask and self.capabilities().masks:
+            sha = hashlib.sha256(request.mask).hexdigest()
+            mask = self._upload(Reference("edit_source", "mask", request.mask, sha))
+        graph = self.fill(request, names, mask=mask)
         try:
             response = http.request_capped(
                 self.client,
@@ -257,10 +272,19 @@ class ComfyUIBackend:
         )
 
     # --- the workflow -----------------------------------------------------------
-    def fill(self, request: GenerationRequest, names: list[str]) -> dict[str, Any]:
-        """A copy of the workflow with prompt, seed, size and `names` as reference images."""
+    def fill(self, request: GenerationRequest, names: list[str], mask: str = "") -> dict[str, Any]:
+        """A copy of the workflow with prompt, seed, size and `names` as reference images.
+
+        `mask`: the uploaded mask's name, for an inpainting workflow.
+        """
         graph = copy.deepcopy(self.graph)
         slots = reference_slots(graph)
+        inpainting = any(_title(node) == MASK_ROLE for node in graph.values())
+        if inpainting and not (mask and names):
+            raise InvalidRequest(
+                "This ComfyUI workflow only changes a painted region of a take: use "
+                "“Change part…” under a take, or pick another workflow to generate."
+            )
         if len(names) > len(slots):
             hint = " (pack them into one board first)" if len(slots) == 1 else ""
             raise InvalidRequest(
@@ -271,8 +295,11 @@ class ComfyUIBackend:
         by_title["castboard:prompt"]["inputs"]["text"] = request.full_prompt()
         seed_inputs = by_title["castboard:seed"]["inputs"]
         seed_inputs["noise_seed" if "noise_seed" in seed_inputs else "seed"] = request.seed
-        size = by_title["castboard:size"]["inputs"]
-        size["width"], size["height"] = fit_pixels(request.width, request.height)
+        if inpainting:
+            by_title[MASK_ROLE]["inputs"]["image"] = mask
+        else:
+            size = by_title["castboard:size"]["inputs"]
+            size["width"], size["height"] = fit_pixels(request.width, request.height)
         for slot, name in zip(slots, names, strict=False):
             by_title[f"castboard:reference {slot}"]["inputs"]["image"] = name
         for slot in slots[len(names) :]:

@@ -48,6 +48,9 @@ MODELS: dict[str, ModelSpec] = {
         text_app="fal-ai/flux-pro/kontext/text-to-image",
         reference_app="fal-ai/flux-pro/kontext",
     ),
+    "fal-ai/flux-pro/v1/fill": ModelSpec(
+        1, "pixels", flat_price=5.0, reference_app="fal-ai/flux-pro/v1/fill", masks=True
+    ),
     "fal-ai/flux-pro/kontext/max": ModelSpec(
         1,
         "aspect_ratio",
@@ -141,6 +144,11 @@ class FalBackend(HostedBackend):
             "output_format": "jpeg",
             "safety_tolerance": SAFETY_TOLERANCE,
         }
+        if spec.masks:
+            # The output keeps the take's size; the mask says where it may change.
+            body["image_url"] = data_uri(refs[0].data)
+            body["mask_url"] = data_uri(request.mask)
+            return spec.reference_app, body
         if spec.size_mode == "pixels":
             width, height = fit_pixels(request.width, request.height)
             body["image_size"] = {"width": width, "height": height}

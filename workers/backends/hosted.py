@@ -31,6 +31,8 @@ class ModelSpec:
     # Services with one endpoint per input kind (fal): without and with references.
     text_app: str = ""
     reference_app: str = ""
+    # A fill model: changes only a painted region, given the take and its mask.
+    masks: bool = False
 
 
 class HostedBackend:
@@ -111,6 +113,7 @@ class HostedBackend:
             size_mode=spec.size_mode,
             max_active=self.max_active,
             models=self.models,
+            masks=spec.masks,
             max_pixels=MAX_OUTPUT_PIXELS if spec.size_mode == "pixels" else KONTEXT_OUTPUT_PIXELS,
         )
 
@@ -140,6 +143,11 @@ class HostedBackend:
         refs = request.references
         if request.instruction and not refs:
             raise InvalidRequest("An instruction edit needs the take being edited as its input.")
+        if spec.masks and not (request.mask and refs):
+            raise InvalidRequest(
+                f"{model} only changes a painted region of a take: use “Change part…” under "
+                "a take, or pick another model to generate."
+            )
         if len(refs) > spec.max_references:
             hint = " (pack them into one board first)" if spec.max_references == 1 else ""
             raise InvalidRequest(

@@ -38,6 +38,7 @@ MODELS: dict[str, ModelSpec] = {
     "black-forest-labs/flux-2-pro": ModelSpec(8, "pixels", megapixel_price=(3.0, 1.5)),
     "black-forest-labs/flux-kontext-pro": ModelSpec(1, "aspect_ratio", flat_price=4.0),
     "black-forest-labs/flux-kontext-max": ModelSpec(1, "aspect_ratio", flat_price=8.0),
+    "black-forest-labs/flux-fill-pro": ModelSpec(1, "pixels", flat_price=5.0, masks=True),
 }
 _POLICY_WORDS = ("nsfw", "sensitive", "flagged", "safety", "moderat", "e005")
 
@@ -163,6 +164,12 @@ class ReplicateBackend(HostedBackend):
             "output_format": "jpg",
             "safety_tolerance": SAFETY_TOLERANCE,
         }
+        if spec.masks:
+            # The output keeps the take's size; the mask says where it may change.
+            mask = Reference("edit_source", "mask", request.mask, "")
+            body["image"] = self._image_input(refs[0])
+            body["mask"] = self._image_input(mask)
+            return body
         if spec.size_mode == "pixels":
             body["aspect_ratio"] = "custom"
             body["width"], body["height"] = fit_pixels(request.width, request.height)

@@ -30,6 +30,7 @@ from typing import ClassVar, TypeVar
 
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageOps, UnidentifiedImageError
 
+from . import masks
 from .base import (
     Capabilities,
     CastPlacement,
@@ -146,6 +147,7 @@ class SketchBackend:
             size_mode="pixels",
             max_active=4,
             models=self.models,
+            masks=True,
         )
 
     def submit(self, request: GenerationRequest) -> Submission:
@@ -182,6 +184,8 @@ def request_fingerprint(request: GenerationRequest) -> str:
         # Hash the bytes themselves: the frame depends on them, not on a stored label.
         digest.update(f"|{ref.role}|{ref.label}|".encode())
         digest.update(hashlib.sha256(ref.data).digest())
+    if request.mask:
+        digest.update(b"|mask|" + hashlib.sha256(request.mask).digest())
     return digest.hexdigest()
 
 
@@ -195,7 +199,11 @@ def render(request: GenerationRequest) -> bytes:
     else:
         image = _render_frame(request, random.Random(request_fingerprint(request)))
     buf = io.BytesIO()
-    image.save(buf, format="JPEG", quality=_JPEG_QUALITY)
+    if request.mask:
+        # PNG: JPEG blocks across the mask's edge would smear the edit into kept pixels.
+        image.save(buf, format="PNG")
+    else:
+        image.save(buf, format="JPEG", quality=_JPEG_QUALITY)
     return buf.getvalue()
 
 
@@ -251,9 +259,13 @@ def _apply_edits(request: GenerationRequest) -> Image.Image:
     edits = parse_instruction(request.instruction)
     if not request.references or request.references[0].role != "edit_source":
         raise InvalidRequest("An instruction edit needs the image to edit as its first reference.")
-    image = _decode(request.references[0]).convert("RGB")
+    source = _decode(request.references[0]).convert("RGB")
+    image = source
     for edit in edits:
         image = _apply_edit(image, edit)
+    if request.mask:
+        # A region edit: the edit shows only inside the mask, the rest is the source's own.
+        image = masks.composite(source, image, masks.load(request.mask, source.size))
     size = (request.width, request.height)
     if image.size != size:
         image = ImageOps.fit(image, size, Image.Resampling.BILINEAR)

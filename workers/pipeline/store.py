@@ -12,8 +12,15 @@ from django.utils import timezone
 from boards.models import Panel, Take
 from reviews.services import activity_take_made, review_take_selected
 from studio.images import ImageRejected, process_generated
-from studio.storage import StorageUnavailable, delete_files, fill_stored_image
+from studio.storage import (
+    StorageUnavailable,
+    delete_files,
+    fill_stored_image,
+    read_stored,
+    save_bytes,
+)
 from workers import chains, registry
+from workers.backends import masks
 from workers.backends.base import ResultRefused, ResultUnavailable, TransientError
 from workers.models import GenerationJob
 from workers.pipeline.slots import fail, kick_waiting, needs_review
@@ -71,6 +78,18 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
                 next_poll_at=now + timedelta(seconds=2),
             )
             return Step("poll", 2.0, job_id)
+    if job.mask:
+        # Every region edit, whoever made it: a model without masks redrew the whole
+        # take, and a fill model's pass through its autoencoder shifts pixels too.
+        try:
+            image = _outside_mask_kept(job, image)
+        except (OSError, LookupError, ValueError) as exc:
+            return fail(
+                job_id,
+                [State.DOWNLOADING],
+                code="bad_result",
+                message=f"The edited image could not be fitted back into the take: {exc}",
+            )
     try:
         processed = process_generated(image)
     except ImageRejected as exc:
@@ -81,6 +100,12 @@ def fetch_and_store(job: GenerationJob, *, url: str, image: bytes | None) -> Ste
             message=f"The provider's image {exc.reason}",
         )
     return store_take(job, processed)
+
+
+def _outside_mask_kept(job: GenerationJob, image: bytes) -> bytes:
+    """Put back every pixel outside the mask from the take that was edited."""
+    source = next(r["file"] for r in job.request["references"] if r["role"] == "edit_source")
+    return masks.composite_bytes(read_stored(source), image, read_stored(str(job.mask.name)))
 
 
 def store_take(job: GenerationJob, processed) -> Step:
@@ -101,7 +126,13 @@ def store_take(job: GenerationJob, processed) -> Step:
     )
     try:
         fill_stored_image(take, processed, project_id=job.project_id, folder="takes")
+        if job.mask:
+            # The take keeps its own copy: it outlives the job's retries and cleanups.
+            take.mask.name = save_bytes(
+                job.project_id, "masks", "png", read_stored(str(job.mask.name))
+            )
     except StorageUnavailable as exc:
+        delete_files(take)  # what was written before the store went away
         return _store_later(job, exc)
     except OSError as exc:
         delete_files(take)
