@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Subquery, Sum
+from django.db.models import Max, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from boards.models import Board, CastMember, Panel, Take
@@ -358,16 +358,6 @@ def panels_generation(panels: list[Panel], jobs: dict[int, GenerationJob]) -> li
 def recent_jobs(panel: Panel, limit: int = 8) -> list[GenerationJob]:
     """A panel's latest jobs, newest first, for its editor."""
     return list(GenerationJob.objects.filter(panel=panel).order_by("-created", "-id")[:limit])
-
-
-def board_progress(board: Board) -> dict[str, int]:
-    """Counts of the board's latest jobs by state, for the progress bar."""
-    counts = (
-        GenerationJob.objects.filter(panel__board=board, state__in=GenerationJob.ACTIVE_STATES)
-        .values("state")
-        .annotate(n=Count("id"))
-    )
-    return {row["state"]: row["n"] for row in counts}
 
 
 def polling_job_for_task(backend: str, task_id: str) -> int | None:

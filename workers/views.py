@@ -21,7 +21,6 @@ from studio.access import Need, board_for, job_for, panel_for, take_for
 from workers import registry, services, tasks
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
-from workers.selectors import board_progress as progress_counts
 from workers.selectors import (
     latest_jobs_by_panel,
     panels_finished_since,
@@ -103,7 +102,6 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
     access = board_for(request.user, board_id)
     board = access.obj
     jobs = latest_jobs_by_panel(board)
-    counts = progress_counts(board)
     recent = timezone.now() - timedelta(seconds=30)
     # Any job finished lately, a failed edit too: its card stops showing it under way.
     changed = {pk for pk, job in jobs.items() if job.is_active}
@@ -112,14 +110,15 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
     panels_generation(panels, jobs)
-    active = sum(counts.values())
+    # Counted from the same jobs as the board page, so the bar agrees with the cards.
+    active = sum(1 for job in jobs.values() if job.is_active)
     total = len(jobs)
     context = {
         "board": board,
         "access": access,
         "panels": panels,
         "active": active,
-        "done": sum(1 for j in jobs.values() if not j.is_active),
+        "done": total - active,
         "total": total,
         "percent": int(100 * (total - active) / total) if total else 100,
         "frame_class": frame_class(board),
