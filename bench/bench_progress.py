@@ -30,33 +30,14 @@ def main() -> None:
 
 
 def make_board(project, n_panels: int, n_active: int):
-    from boards.models import Panel, Take
-    from tests.factories import BoardFactory, CastMemberFactory, CharacterFactory
+    """A board of panels with cast, location and a selected take; `n_active` generating."""
+    from tests.factories import BoardFactory
+    from tests.test_board_pages import fill_board
     from workers.models import GenerationJob
 
-    characters = [CharacterFactory(project=project) for _ in range(4)]
     board = BoardFactory(project=project)
-    panels = Panel.objects.bulk_create(
-        Panel(board=board, position=i, action=f"Beat {i}", dialogue="Hello there.")
-        for i in range(n_panels)
-    )
-    for i, panel in enumerate(panels):
-        CastMemberFactory(panel=panel, character=characters[i % 4])
-    takes = Take.objects.bulk_create(
-        Take(
-            panel=p,
-            kind=Take.Kind.UPLOADED,
-            file=f"projects/{project.pk}/takes/{p.pk}.png",
-            thumbnail=f"projects/{project.pk}/takes/thumbs/{p.pk}.jpg",
-            sha256=f"{p.pk:064x}",
-            width=64,
-            height=36,
-        )
-        for p in panels
-    )
-    for panel, take in zip(panels, takes, strict=True):
-        panel.selected_take = take
-    Panel.objects.bulk_update(panels, ["selected_take"])
+    fill_board(board, n_panels)
+    panels = list(board.panels.select_related("selected_take").order_by("position"))
     GenerationJob.objects.bulk_create(
         GenerationJob(
             project=project,
