@@ -13,10 +13,10 @@ from workers.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, board, membership; latest jobs, jobs finished lately, the changed
-# panels; their cast, the sheets with images; the spend. (A board with continuing
-# panels or cast on default sheets adds one query each, for any number of panels.)
-PROGRESS_QUERIES = 10
+# Session, user, board, membership; every panel's job state, jobs finished lately,
+# the cards to send and their jobs; their cast, the sheets with images; the spend.
+# (Continuing panels or cast on default sheets add one query each, for any size.)
+PROGRESS_QUERIES = 11
 
 
 def generating_board(team, name: str, panels: int):

@@ -22,7 +22,8 @@ from workers import registry, services, tasks
 from workers.forms import BoardGenerateForm, InstructionForm
 from workers.models import GenerationJob
 from workers.selectors import (
-    latest_jobs_by_panel,
+    jobs_by_panel,
+    latest_job_states,
     panels_finished_since,
     panels_generation,
     polling_job_for_task,
@@ -101,18 +102,21 @@ def board_generate(request, pk):
 def board_progress_view(request, board_id: int) -> HttpResponse:
     access = board_for(request.user, board_id)
     board = access.obj
-    jobs = latest_jobs_by_panel(board)
+    states = latest_job_states(board)
+    active_panels = {
+        pk for pk, (_, state) in states.items() if state in GenerationJob.ACTIVE_STATES
+    }
     recent = timezone.now() - timedelta(seconds=30)
     # Any job finished lately, a failed edit too: its card stops showing it under way.
-    changed = {pk for pk, job in jobs.items() if job.is_active}
-    changed |= panels_finished_since(board, recent)
+    changed = active_panels | panels_finished_since(board, recent)
     panels = list(
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
-    panels_generation(panels, jobs)
+    # Whole jobs only for the cards sent; the bar needs the states alone.
+    panels_generation(panels, jobs_by_panel([states[p.pk][0] for p in panels if p.pk in states]))
     # Counted from the same jobs as the board page, so the bar agrees with the cards.
-    active = sum(1 for job in jobs.values() if job.is_active)
-    total = len(jobs)
+    active = len(active_panels)
+    total = len(states)
     context = {
         "board": board,
         "access": access,
