@@ -40,7 +40,12 @@ def conditional_stored_file(view):
         response = view(request, name, *args, **kwargs)
         if response.status_code != 200 or request.method not in ("GET", "HEAD"):
             return response
-        etag, modified = stored_file_validators(name)
+        try:
+            etag, modified = stored_file_validators(name)
+        except (OSError, NotImplementedError):  # StorageUnavailable is an OSError
+            # A store that cannot say (or stops answering now): the file goes
+            # out as it is, without validators, rather than not at all.
+            return response
         response["ETag"] = etag
         response["Last-Modified"] = http_date(modified)
         unchanged = get_conditional_response(
