@@ -1,14 +1,19 @@
-"""Board page and job status under 50 concurrent logged-in clients, against gunicorn.
+"""Pages under 50 open connections against gunicorn + PostgreSQL, driven by wrk.
 
-    .venv/bin/python bench/bench_load.py [--seconds 60] [--clients 50] [--workers 4] [--threads 1]
+    .venv/bin/python bench/bench_load.py [--seconds 20] [--clients 50] [--configs 2x1,3x4]
 
 Production-like: DJANGO_DEBUG=false, studio.settings, whitenoise's manifest
 storage (collectstatic runs first), PostgreSQL in a scratch database
-`castboard_load` that the script creates and drops. Every client logs in
-through the real form (CSRF token from the page), then loops over the board
-page of a 50-panel board with takes, `GET /jobs/<id>/`, and the anonymous
-log-in page (the minimal view each figure is compared with). Requests go to
-127.0.0.1 only. Prints throughput, p50/p95 latency and errors per endpoint.
+`castboard_load` that the script creates and drops. The script logs in once
+through the real form; wrk (one thread, a small C program, so nearly all the
+CPU goes to the server) then holds the connections open on one endpoint at a
+time: the anonymous log-in page (the baseline every p50 is compared with),
+the board page of a 50-panel board with takes, its progress poll with a
+dozen panels generating, and a take's thumbnail. Each `--configs` entry is a
+gunicorn setup (workers x threads; threads > 1 uses the gthread worker).
+Requests go to 127.0.0.1 only. Prints requests/s, p50 / p95 / p99 latency
+and errors (connection errors, timeouts and non-2xx/3xx answers).
+Without wrk installed it says so and exits 0.
 """
 
 from __future__ import annotations
@@ -21,13 +26,11 @@ import secrets
 import shutil
 import signal
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -82,8 +85,9 @@ def server_env(var_dir: Path) -> dict[str, str]:
     return env
 
 
-def prepare_data(panels: int) -> tuple[int, list[int]]:
-    """Migrate, collect static files, and make a board with takes; (board id, job ids)."""
+def prepare_data(panels: int) -> tuple[int, str]:
+    """Migrate, collect static files, make a board with takes, a dozen of its panels
+    generating; (board id, path of a take's thumbnail)."""
     import django
     from django.core.management import call_command
 
@@ -108,7 +112,6 @@ def prepare_data(panels: int) -> tuple[int, list[int]]:
     characters = [CharacterFactory(project=project) for _ in range(4)]
     location = LocationFactory(project=project)
     board = BoardFactory(project=project)
-    job_ids = []
     for i in range(panels):
         panel = PanelFactory(board=board, position=i, location=location, dialogue="Hold on.")
         CastMemberFactory(panel=panel, character=characters[i % 4])
@@ -116,29 +119,29 @@ def prepare_data(panels: int) -> tuple[int, list[int]]:
         take = TakeFactory(panel=panel)
         panel.selected_take = take
         panel.save(update_fields=["selected_take"])
-        job = GenerationJob.objects.create(
+        GenerationJob.objects.create(
             project=project,
             panel=panel,
             backend="sketch",
             model="sketch-v1",
-            state=GenerationJob.State.SUCCEEDED,
+            # A dozen under way, so the progress poll sends cards as it does mid-run.
+            state=GenerationJob.State.POLLING if i < 12 else GenerationJob.State.SUCCEEDED,
             take=take,
             cost=0,
             progress=1.0,
             requested_by=user,
         )
-        job_ids.append(job.pk)
     from django.db import connections
 
     connections.close_all()  # the database is dropped at the end
-    return board.pk, job_ids
+    return board.pk, take.thumbnail.url
 
 
 def start_gunicorn(env: dict[str, str], port: int, workers: int, threads: int, log: Path):
     cmd = [str(Path(sys.executable).parent / "gunicorn"), "studio.wsgi:application"]
     cmd += ["--bind", f"127.0.0.1:{port}", "--workers", str(workers)]
-    if threads > 1:
-        cmd += ["--worker-class", "gthread", "--threads", str(threads)]
+    # Every setting named here, so gunicorn.conf.py does not mix into the comparison.
+    cmd += ["--worker-class", "gthread" if threads > 1 else "sync", "--threads", str(threads)]
     cmd += ["--backlog", "256", "--log-level", "warning"]
     with log.open("ab") as out:
         process = subprocess.Popen(
@@ -191,118 +194,139 @@ def log_in(client: httpx.Client) -> str:
     return f"csrftoken={csrf_cookie}; sessionid={session}"
 
 
-def run_clients(base: str, clients: int, seconds: float, board_id: int, job_ids: list[int]):
-    """Every client logs in, waits for the others, then loops until the clock runs out."""
-    samples: dict[str, list[float]] = defaultdict(list)
-    errors: dict[str, int] = defaultdict(int)
-    lock = threading.Lock()
-    window: dict[str, float] = {}
-
-    def open_window() -> None:  # runs once, before any client passes the barrier
-        window["start"] = time.monotonic()
-        window["end"] = window["start"] + seconds
-
-    ready = threading.Barrier(clients + 1, action=open_window)
-
-    def client_loop(n: int) -> None:
-        mine: dict[str, list[float]] = defaultdict(list)
-        failed: dict[str, int] = defaultdict(int)
-        with httpx.Client(base_url=base, timeout=30) as http:
-            try:
-                cookie = log_in(http)
-            except (httpx.HTTPError, RuntimeError) as exc:
-                print(f"client {n}: {exc}", file=sys.stderr)
-                cookie = ""
-            ready.wait()
-            routes = [
-                ("board page", lambda i: f"/boards/{board_id}/", True),
-                ("job status", lambda i: f"/jobs/{job_ids[i % len(job_ids)]}/", True),
-                ("login page (minimal)", lambda i: "/login/", False),
-            ]
-            i = n  # clients start at different points of the rotation
-            while time.monotonic() < window["end"] and i - n < MAX_REQUESTS_PER_CLIENT:
-                name, path, logged_in = routes[i % len(routes)]
-                headers = {"Cookie": cookie} if logged_in else {}
-                started = time.perf_counter()
-                try:
-                    response = http.get(path(i // len(routes)), headers=headers)
-                    ok = response.status_code == 200
-                except httpx.HTTPError:
-                    ok = False
-                elapsed = time.perf_counter() - started
-                http.cookies.clear()  # the anonymous page must stay anonymous
-                if ok:
-                    mine[name].append(elapsed)
-                else:
-                    failed[name] += 1
-                i += 1
-        with lock:
-            for name, values in mine.items():
-                samples[name].extend(values)
-            for name, count in failed.items():
-                errors[name] += count
-
-    threads = [threading.Thread(target=client_loop, args=(n,), daemon=True) for n in range(clients)]
-    for thread in threads:
-        thread.start()
-    ready.wait(timeout=300)
-    for thread in threads:
-        thread.join(timeout=seconds + 60)
-    return samples, errors, time.monotonic() - window["start"]
+# wrk calls done() once at the end; latency is in microseconds.
+WRK_REPORT = """
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %d %d %d %d %d %d\\n", summary.requests, summary.duration,
+    latency:percentile(50), latency:percentile(95), latency:percentile(99),
+    e.connect + e.read + e.write + e.timeout, e.status))
+end
+"""
 
 
-def percentile(values: list[float], share: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else float("nan")
+@dataclass
+class Figures:
+    name: str
+    requests: int
+    per_second: float
+    p50_ms: float
+    p95_ms: float
+    p99_ms: float
+    errors: int
 
 
-def report(samples, errors, elapsed: float) -> None:
-    names = ["board page", "job status", "login page (minimal)"]
-    minimal = statistics.median(samples["login page (minimal)"] or [float("nan")])
-    print(f"\n{'endpoint':<22}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'errors':>8}")
-    for name in names:
-        values = samples[name]
+def run_wrk(
+    name: str, url: str, *, cookie: str, clients: int, seconds: float, script: Path
+) -> Figures:
+    """One endpoint under `clients` open connections for `seconds`, by wrk (one thread:
+    it shares the machine with the server, so it should take as little of it as it can)."""
+    cmd = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
+    cmd += ["-s", str(script)]
+    if cookie:
+        cmd += ["-H", f"Cookie: {cookie}"]
+    out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
+    if match is None:
+        raise SystemExit(f"wrk printed no result for {name}:\n{out}")
+    total, micros, p50, p95, p99, failed, bad_status = (int(g) for g in match.groups())
+    return Figures(
+        name, total, total / (micros / 1e6), p50 / 1000, p95 / 1000, p99 / 1000, failed + bad_status
+    )
+
+
+def drain(base: str, *, within: float = 120) -> None:
+    """Wait until the anonymous log-in page answers in under 0.5 s."""
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        started = time.monotonic()
+        with contextlib.suppress(httpx.HTTPError):
+            httpx.get(f"{base}/login/", timeout=30)
+            if time.monotonic() - started < 0.5:
+                return
+        time.sleep(1)
+
+
+def report(rows: list[Figures]) -> None:
+    print(
+        f"\n{'endpoint':<26}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        f"{'p99 ms':>9}{'errors':>8}{'p50 / log-in':>14}"
+    )
+    base = next(r for r in rows if r.name.startswith("log-in")).p50_ms
+    for r in rows:
         print(
-            f"{name:<22}{len(values):>9}{len(values) / elapsed:>9.1f}"
-            f"{percentile(values, 0.5) * 1000:>9.1f}{percentile(values, 0.95) * 1000:>9.1f}"
-            f"{errors[name]:>8}"
+            f"{r.name:<26}{r.requests:>9}{r.per_second:>9.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
+            f"{r.p99_ms:>9.1f}{r.errors:>8}{r.p50_ms / base:>13.1f}x"
         )
-    total = sum(len(v) for v in samples.values())
-    print(f"{'all':<22}{total:>9}{total / elapsed:>9.1f}{'':>18}{sum(errors.values()):>8}")
-    for name in names[:2]:
-        if samples[name]:
-            ratio = statistics.median(samples[name]) / minimal
-            print(f"{name}: p50 is {ratio:.1f}x the minimal view's")
+
+
+def parse_configs(text: str) -> list[tuple[int, int]]:
+    """ "2x1,4x1,2x4" -> [(2, 1), (4, 1), (2, 4)]: gunicorn workers x threads per worker."""
+    configs = []
+    for item in text.split(","):
+        workers, _, threads = item.strip().partition("x")
+        configs.append((int(workers), int(threads or 1)))
+    return configs
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=60)
-    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20, help="per endpoint and setup")
+    parser.add_argument("--clients", type=int, default=50, help="open connections")
     parser.add_argument("--panels", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=4, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=1, help=">1 uses the gthread worker")
+    parser.add_argument(
+        "--configs", default="3x4", help="gunicorn workers x threads to compare, e.g. 2x1,3x4"
+    )
     args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        print("wrk is not installed (Debian: apt-get install wrk); nothing was measured.")
+        return
 
     var_dir = Path(tempfile.mkdtemp(prefix="castboard-load-"))
     env = server_env(var_dir)
     os.environ.update(env)
     recreate_database()
+    script = var_dir / "report.lua"
+    script.write_text(WRK_REPORT)
     gunicorn = None
     try:
-        board_id, job_ids = prepare_data(args.panels)
-        port = free_port()
-        gunicorn, base = start_gunicorn(
-            env, port, args.workers, args.threads, var_dir / "gunicorn.log"
-        )
-        kind = f"gthread x{args.threads}" if args.threads > 1 else "sync"
+        board_id, media_path = prepare_data(args.panels)
         print(
-            f"gunicorn: {args.workers} {kind} workers on {base}, DJANGO_DEBUG=false, "
-            f"PostgreSQL {LOAD_DB}; {os.cpu_count()} CPUs; {args.clients} clients for "
-            f"{args.seconds:.0f} s; board of {args.panels} panels with takes"
+            f"DJANGO_DEBUG=false, PostgreSQL {LOAD_DB}; {os.cpu_count()} CPUs shared with wrk "
+            f"(1 thread); {args.clients} connections, {args.seconds:.0f} s per endpoint; "
+            f"board of {args.panels} panels with takes, 12 of them generating"
         )
-        samples, errors, elapsed = run_clients(base, args.clients, args.seconds, board_id, job_ids)
-        report(samples, errors, elapsed)
+        for workers, threads in parse_configs(args.configs):
+            port = free_port()
+            gunicorn, base = start_gunicorn(env, port, workers, threads, var_dir / "gunicorn.log")
+            with httpx.Client(base_url=base, timeout=30) as http:
+                cookie = log_in(http)
+            kind = f"gthread, {threads} threads each" if threads > 1 else "sync"
+            print(f"\ngunicorn: {workers} workers ({kind})", end="")
+            routes = [
+                ("log-in page (baseline)", "/login/", ""),
+                (f"board page ({args.panels} panels)", f"/boards/{board_id}/", cookie),
+                ("progress poll", f"/boards/{board_id}/progress/", cookie),
+                ("media thumbnail", media_path, cookie),
+            ]
+            rows = []
+            for name, path, sent in routes:
+                # Requests wrk gave up on may still be queued in gunicorn: wait until
+                # it answers at once, so they do not count against the next endpoint.
+                drain(base)
+                rows.append(
+                    run_wrk(
+                        name,
+                        base + path,
+                        cookie=sent,
+                        clients=args.clients,
+                        seconds=args.seconds,
+                        script=script,
+                    )
+                )
+            report(rows)
+            stop_gunicorn(gunicorn)
+            gunicorn = None
     finally:
         if gunicorn is not None:
             stop_gunicorn(gunicorn)

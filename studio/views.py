@@ -21,6 +21,7 @@ from boards.selectors import boards_for_project
 from characters.selectors import characters_with_thumbnails, locations_with_thumbnails
 from studio import services
 from studio.access import Need, invitation_for, membership_for, membership_row_for, project_for
+from studio.conditional import conditional_stored_file
 from studio.forms import InviteForm, MemberRoleForm, ProjectForm, ProjectSettingsForm
 from studio.selectors import project_invitations, project_members, projects_for_user
 from studio.storage import StorageUnavailable, open_stored
@@ -196,6 +197,7 @@ _ATTACHMENT_TYPES = ("application/pdf", "application/zip", "video/mp4", "applica
 
 @login_required
 @require_GET
+@conditional_stored_file
 def media(request, name):
     """Serve a stored file to members of the project that owns it.
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
 
-from django.db.models import Count, Max, Q, Subquery, Sum
+from django.db.models import Max, Q, Subquery, Sum
 from django.db.models.functions import Coalesce
 
 from boards.models import Board, CastMember, Panel, Take
@@ -264,24 +264,45 @@ def panel_state_jobs(panels: list[Panel]) -> dict[int, GenerationJob]:
     return _state_jobs(GenerationJob.objects.filter(panel__in=panels))
 
 
-def _state_jobs(jobs) -> dict[int, GenerationJob]:
+def latest_job_states(board: Board) -> dict[int, tuple[int, str]]:
+    """For each panel of the board: (id, state) of the job `latest_jobs_by_panel` gives.
+
+    Plain values, no model instances: the progress poll needs the states of
+    every panel but the whole job only for the cards it sends.
+    """
+    return {
+        panel_id: (pk, state)
+        for pk, panel_id, state in GenerationJob.objects.filter(
+            pk__in=_newest_ids(GenerationJob.objects.filter(panel__board=board))
+        ).values_list("id", "panel_id", "state")
+    }
+
+
+def jobs_by_panel(job_ids) -> dict[int, GenerationJob]:
+    """These jobs, by their panel, as `latest_jobs_by_panel` loads them."""
+    return {
+        job.panel_id: job
+        for job in GenerationJob.objects.filter(pk__in=job_ids).select_related("after__panel")
+    }
+
+
+def _newest_ids(jobs) -> Subquery:
     """Each panel's newest job, leaving out edits that did not work.
 
     A failed edit leaves the panel as it was: it is reported on the take it
     came from (`failed_edits`), not as the panel's state.
     """
-    newest = (
+    return Subquery(
         jobs.exclude(kind=GenerationJob.Kind.EDIT, state__in=_UNSUCCESSFUL)
         .values("panel_id")
         .annotate(last=Max("id"))
         .values("last")
     )
-    return {
-        job.panel_id: job
-        for job in GenerationJob.objects.filter(pk__in=Subquery(newest)).select_related(
-            "after__panel"
-        )
-    }
+
+
+def _state_jobs(jobs) -> dict[int, GenerationJob]:
+    """Each panel's newest job (see `_newest_ids`)."""
+    return jobs_by_panel(_newest_ids(jobs))
 
 
 def panels_finished_since(board: Board, since) -> set[int]:
@@ -380,16 +401,6 @@ def panels_generation(panels: list[Panel], jobs: dict[int, GenerationJob]) -> li
 def recent_jobs(panel: Panel, limit: int = 8) -> list[GenerationJob]:
     """A panel's latest jobs, newest first, for its editor."""
     return list(GenerationJob.objects.filter(panel=panel).order_by("-created", "-id")[:limit])
-
-
-def board_progress(board: Board) -> dict[str, int]:
-    """Counts of the board's latest jobs by state, for the progress bar."""
-    counts = (
-        GenerationJob.objects.filter(panel__board=board, state__in=GenerationJob.ACTIVE_STATES)
-        .values("state")
-        .annotate(n=Count("id"))
-    )
-    return {row["state"]: row["n"] for row in counts}
 
 
 def polling_job_for_task(backend: str, task_id: str) -> int | None:

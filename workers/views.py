@@ -23,10 +23,10 @@ from workers.backends import masks
 from workers.backends.masks import MAX_FEATHER
 from workers.forms import BoardGenerateForm, InstructionForm, RegionEditForm
 from workers.models import GenerationJob
-from workers.selectors import board_progress as progress_counts
 from workers.selectors import (
     instruction_words,
-    latest_jobs_by_panel,
+    jobs_by_panel,
+    latest_job_states,
     panels_finished_since,
     panels_generation,
     polling_job_for_task,
@@ -105,24 +105,27 @@ def board_generate(request, pk):
 def board_progress_view(request, board_id: int) -> HttpResponse:
     access = board_for(request.user, board_id)
     board = access.obj
-    jobs = latest_jobs_by_panel(board)
-    counts = progress_counts(board)
+    states = latest_job_states(board)
+    active_panels = {
+        pk for pk, (_, state) in states.items() if state in GenerationJob.ACTIVE_STATES
+    }
     recent = timezone.now() - timedelta(seconds=30)
     # Any job finished lately, a failed edit too: its card stops showing it under way.
-    changed = {pk for pk, job in jobs.items() if job.is_active}
-    changed |= panels_finished_since(board, recent)
+    changed = active_panels | panels_finished_since(board, recent)
     panels = list(
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
-    panels_generation(panels, jobs)
-    active = sum(counts.values())
-    total = len(jobs)
+    # Whole jobs only for the cards sent; the bar needs the states alone.
+    panels_generation(panels, jobs_by_panel([states[p.pk][0] for p in panels if p.pk in states]))
+    # Counted from the same jobs as the board page, so the bar agrees with the cards.
+    active = len(active_panels)
+    total = len(states)
     context = {
         "board": board,
         "access": access,
         "panels": panels,
         "active": active,
-        "done": sum(1 for j in jobs.values() if not j.is_active),
+        "done": total - active,
         "total": total,
         "percent": int(100 * (total - active) / total) if total else 100,
         "frame_class": frame_class(board),

@@ -1,0 +1,103 @@
+"""Server time of the board progress poll (every 2 s while a board generates), 200 panels.
+
+    .venv/bin/python bench/bench_progress.py [--panels 200] [--requests 50]
+
+Runs in-process through Django's test client on a scratch database (SQLite
+under a temp folder, or the PostgreSQL of DATABASE_URL, in a test database of
+its own), so it measures the view, its queries and the template: not the
+network. Three boards of the same size: 24 panels under way (the provider's
+usual cap), every panel under way (the heaviest answer) and nothing under way.
+Prints min / median / max per URL, the ratio of medians to the anonymous
+log-in page measured in the same run, and the query count of each poll.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+
+from _pages import scratch_database
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--panels", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=50)
+    args = parser.parse_args()
+    with scratch_database():
+        run(args.panels, args.requests)
+
+
+def make_board(project, n_panels: int, n_active: int):
+    """A board of panels with cast, location and a selected take; `n_active` generating."""
+    from tests.factories import BoardFactory
+    from tests.test_board_pages import fill_board
+    from workers.models import GenerationJob
+
+    board = BoardFactory(project=project)
+    fill_board(board, n_panels)
+    panels = list(board.panels.select_related("selected_take").order_by("position"))
+    GenerationJob.objects.bulk_create(
+        GenerationJob(
+            project=project,
+            panel=p,
+            backend="sketch",
+            state="polling" if i < n_active else "succeeded",
+            take=None if i < n_active else p.selected_take,
+            progress=0.4,
+        )
+        for i, p in enumerate(panels)
+    )
+    return board
+
+
+def run(n_panels: int, n_requests: int) -> None:
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+    from django.urls import reverse
+
+    from tests.factories import MembershipFactory, UserFactory
+
+    user = UserFactory(username="bench")
+    project = MembershipFactory(user=user, role="editor").project
+    boards = {
+        f"poll, {n_panels} panels, 24 under way": make_board(project, n_panels, 24),
+        f"poll, {n_panels} panels, all under way": make_board(project, n_panels, n_panels),
+        f"poll, {n_panels} panels, none under way": make_board(project, n_panels, 0),
+    }
+    client = Client()
+    client.force_login(user)
+
+    def timings(url: str, c: Client) -> list[float]:
+        c.get(url)  # warm caches (templates, connections)
+        found = []
+        for _ in range(n_requests):
+            start = time.perf_counter()
+            response = c.get(url)
+            found.append((time.perf_counter() - start) * 1000)
+            assert response.status_code == 200, response.status_code
+        return found
+
+    print(f"database: {connection.vendor}; requests per URL: {n_requests}")
+    print(f"{'URL':<40} {'min':>7} {'median':>7} {'max':>7}  ratio  queries")
+    baseline = timings(reverse("login"), Client())
+    base = statistics.median(baseline)
+    rows = [("log-in page (baseline)", baseline, 0)]
+    for label, board in boards.items():
+        url = reverse("board_progress", args=[board.pk])
+        times = timings(url, client)
+        with CaptureQueriesContext(connection) as queries:
+            client.get(url)
+        rows.append((label, times, len(queries)))
+    for label, times, n_queries in rows:
+        median = statistics.median(times)
+        print(
+            f"{label:<40} {min(times):7.2f} {median:7.2f} {max(times):7.2f}"
+            f"  {median / base:5.2f}x  {n_queries}"
+        )
+
+
+if __name__ == "__main__":
+    main()
