@@ -151,15 +151,18 @@ def guest_live(request, token):
 
     The same poll as the members' board (reviews.views.board_review_live),
     answered from the link: a revoked or expired link answers 404, which the
-    page turns into "this link is no longer valid". Polls are not counted by
-    the throttle: one every few seconds would use up a guest's allowance for
-    comments, and an unchanged board costs two indexed reads.
+    page turns into "this link is no longer valid". Quiet polls (204) are not
+    counted by the throttle: one every few seconds would use up a guest's
+    allowance, and they cost two indexed reads. A poll that renders the board
+    is counted like any other guest request.
     """
     link, name = _guest(request, token)
     if not name:
         raise Http404
     if seen_version(request) == selectors.board_version(link.board_id):
         return HttpResponse(status=204)
+    if _throttled(request, link):
+        return _too_many()
     context = {**_board_context(link, token, name), "oob": True}
     return render(request, "reviews/_guest_live.html", context)
 
