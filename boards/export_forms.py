@@ -45,7 +45,7 @@ class ExportForm(forms.Form):
     review_status = forms.BooleanField(
         required=False,
         label="Approval status and open comments",
-        help_text="Under each panel: draft, in review, changes requested or approved, "
+        help_text="With each panel: draft, in review, changes requested or approved, "
         "and how many comment threads are still open. PDF only.",
     )
     fps = forms.TypedChoiceField(
