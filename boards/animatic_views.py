@@ -6,6 +6,7 @@ an edit (viewers 403, outsiders 404) and goes through the panel service.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from django.contrib.auth.decorators import login_required
@@ -23,24 +24,54 @@ from boards.exports.timing import (
     panel_timing,
     running_time,
 )
-from boards.models import Panel
+from boards.models import Board, Panel, Take
 from boards.views import frame_class
 from studio.access import Need, board_for, panel_for
 
 
-def _panel_data(panel: Panel) -> dict:
+def _panel_data(panel: Panel, image_url: Callable[[Take], str], can_edit: bool) -> dict:
     timing = panel_timing(str(panel.number), panel.duration)
     take = panel.selected_take
-    return {
+    data = {
         "id": panel.pk,
         "number": panel.number,
         "seconds": float(timing.seconds),
         "written": None if panel.duration is None else float(panel.duration),
         "note": timing.note,
-        "image": take.file.url if take is not None else "",
+        "image": image_url(take) if take is not None else "",
         "dialogue": panel.dialogue,
         "shotType": panel.get_shot_type_display(),
-        "durationUrl": reverse("panel_duration", kwargs={"pk": panel.pk}),
+    }
+    if can_edit:
+        data["durationUrl"] = reverse("panel_duration", kwargs={"pk": panel.pk})
+    return data
+
+
+def player_context(
+    board: Board, panels: list[Panel], *, can_edit: bool, image_url: Callable[[Take], str]
+) -> dict:
+    """What boards/_animatic_player.html needs to play `panels` (with their selected takes).
+
+    image_url gives the address of a take's picture: the members' media URL,
+    or the guest link's own take URL, so a guest never sees a member URL.
+    """
+    timings = [panel_timing(str(p.number), p.duration) for p in panels]
+    return {
+        "board": board,
+        "panels": panels,
+        "frame_class": frame_class(board),
+        "can_edit": can_edit,
+        "data": {
+            "board": board.name,
+            "ratio": board.ratio,
+            "canEdit": can_edit,
+            "min": float(MIN_DURATION_S),
+            "max": float(MAX_DURATION_S),
+            "panels": [_panel_data(p, image_url, can_edit) for p in panels],
+        },
+        "running_time": format_running_time(running_time(timings)),
+        "notes": [t.note for t in timings if t.note],
+        "has_takes": any(p.selected_take_id for p in panels),
     }
 
 
@@ -50,25 +81,12 @@ def board_play(request: HttpRequest, pk: int) -> HttpResponse:
     access = board_for(request.user, pk)
     board = access.obj
     panels = selectors.board_playlist(board)
-    data = {
-        "board": board.name,
-        "ratio": board.ratio,
-        "canEdit": access.can_edit,
-        "min": float(MIN_DURATION_S),
-        "max": float(MAX_DURATION_S),
-        "panels": [_panel_data(p) for p in panels],
-    }
-    timings = [panel_timing(str(p.number), p.duration) for p in panels]
     context = {
-        "board": board,
+        **player_context(
+            board, panels, can_edit=access.can_edit, image_url=lambda take: take.file.url
+        ),
         "project": access.project,
         "access": access,
-        "panels": panels,
-        "frame_class": frame_class(board),
-        "data": data,
-        "running_time": format_running_time(running_time(timings)),
-        "notes": [t.note for t in timings if t.note],
-        "has_takes": any(p.selected_take_id for p in panels),
     }
     return render(request, "boards/animatic.html", context)
 

@@ -19,6 +19,7 @@ from boards.exports import ExportBoard, ExportCastMember, ExportPanel
 from boards.exports.document import BoardKind
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import Character, ReferenceImage
+from reviews.selectors import review_cards
 from studio.storage import StorageUnavailable, read_stored
 
 
@@ -46,7 +47,7 @@ def _aspect_label(board: Board) -> str:
     return board.aspect
 
 
-def _panel_record(panel: Panel) -> ExportPanel:
+def _panel_record(panel: Panel, *, review: bool) -> ExportPanel:
     take: Take | None = panel.selected_take
     extra: dict[str, str] = {}
     if take is not None:
@@ -72,6 +73,10 @@ def _panel_record(panel: Panel) -> ExportPanel:
         image_sha256=take.sha256 if take is not None else None,
         focus=(panel.focus_x / 100, panel.focus_y / 100),
         extra=extra,
+        # review_cards attached these; without the review option they stay unset.
+        review_status=getattr(panel, "review_status", "") if review else "",
+        review_label=getattr(panel, "review_label", "") if review else "",
+        open_comments=getattr(panel, "open_comments", 0) if review else 0,
     )
 
 
@@ -96,14 +101,15 @@ def _cast_sheet(board: Board) -> tuple[ExportCastMember, ...]:
     )
 
 
-def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
+def board_snapshot(board: Board, *, cast_sheet: bool = True, review: bool = False) -> ExportBoard:
     """The board as the renderers want it: panels in shot order with their selected takes.
 
     Costs four queries (panels, their cast, characters, reference images)
-    whatever the panel count; two when cast_sheet is False. `board.project`
-    should be loaded already (select_related), or it costs one more.
+    whatever the panel count; two when cast_sheet is False, and two more
+    (statuses, open-comment counts) with review. `board.project` should be
+    loaded already (select_related), or it costs one more.
     """
-    panels = (
+    panels = list(
         Panel.objects.filter(board=board)
         .select_related("selected_take", "location")
         .prefetch_related(
@@ -114,6 +120,8 @@ def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
         )
         .order_by("position")
     )
+    if review:
+        review_cards(board, panels)
     return ExportBoard(
         project=board.project.name,
         board=board.name,
@@ -122,7 +130,7 @@ def board_snapshot(board: Board, *, cast_sheet: bool = True) -> ExportBoard:
         aspect_ratio=board.ratio,
         aspect_label=_aspect_label(board),
         date=timezone.localdate(),
-        panels=tuple(_panel_record(p) for p in panels),
+        panels=tuple(_panel_record(p, review=review) for p in panels),
         cast=_cast_sheet(board) if cast_sheet else (),
         opener=open_stored,
     )

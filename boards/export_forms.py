@@ -42,6 +42,12 @@ class ExportForm(forms.Form):
         label="Cast sheet",
         help_text="Each character on the board with the images of their default sheet.",
     )
+    review_status = forms.BooleanField(
+        required=False,
+        label="Approval status and open comments",
+        help_text="With each panel: draft, in review, changes requested or approved, "
+        "and how many comment threads are still open. PDF only.",
+    )
     fps = forms.TypedChoiceField(
         label="Frame rate",
         choices=[(f, f"{f} fps") for f in FPS_CHOICES],

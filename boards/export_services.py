@@ -88,6 +88,7 @@ def export_defaults(board: Board) -> dict[str, Any]:
         "orientation": "landscape",
         "cover": False,
         "cast_sheet": False,
+        "review_status": False,
         **animatic_defaults(),
     }
 
@@ -111,7 +112,7 @@ def export_settings_for(board: Board) -> dict[str, Any]:
     for key, choices in allowed.items():
         if saved.get(key) in choices:
             values[key] = saved[key]
-    for key in ("cover", "cast_sheet", "captions"):
+    for key in ("cover", "cast_sheet", "review_status", "captions"):
         if isinstance(saved.get(key), bool):
             values[key] = saved[key]
     return values
@@ -129,6 +130,7 @@ def export_options(values: dict[str, Any]) -> ExportOptions:
             orientation=values.get("orientation", "landscape"),
             cover=bool(values.get("cover")),
             cast_sheet=bool(values.get("cast_sheet")),
+            review_status=bool(values.get("review_status")),
         )
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
@@ -148,7 +150,10 @@ def export_write(
     for a ZIP). Raises EmptyBoardError for a board without panels.
     progress(done, total) is called per panel drawn (PDF only).
     """
-    snapshot = board_snapshot(board, cast_sheet=format == Export.Format.PDF and options.cast_sheet)
+    pdf = format == Export.Format.PDF
+    snapshot = board_snapshot(
+        board, cast_sheet=pdf and options.cast_sheet, review=pdf and options.review_status
+    )
     if format == Export.Format.PDF:
         return render_pdf(snapshot, options, out, progress=progress)
     if format == Export.Format.ZIP:
@@ -162,7 +167,7 @@ def export_request(
 ) -> Export:
     """Queue a background export; remember its settings on the board if asked.
 
-    values are the form's layout, paper, orientation, cover and cast_sheet.
+    values are the form's layout, paper, orientation, cover, cast_sheet and review_status.
     remember is for editors only: a viewer's export must not change the
     defaults everyone else starts from. Refuses an empty board or bad
     settings with a ValidationError, making no row and no file. The same
@@ -190,6 +195,7 @@ def export_request(
         "orientation": options.orientation,
         "cover": options.cover,
         "cast_sheet": options.cast_sheet,
+        "review_status": options.review_status,
     }
     video_options = {"fps": animatic.fps, "size": animatic.height, "captions": animatic.captions}
     remembered = {"format": format, **page_options, **video_options}

@@ -44,7 +44,11 @@ def _summary(export: Export) -> str:
     ]
     parts += [
         label
-        for key, label in (("cover", "cover"), ("cast_sheet", "cast sheet"))
+        for key, label in (
+            ("cover", "cover"),
+            ("cast_sheet", "cast sheet"),
+            ("review_status", "review status"),
+        )
         if options.get(key)
     ]
     return " · ".join(p for p in parts if p)

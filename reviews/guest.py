@@ -24,11 +24,14 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from boards.animatic_views import player_context
 from boards.models import Panel
+from boards.selectors import board_playlist
 from boards.views import frame_class
 from reviews import selectors, services
 from reviews.forms import CommentForm, GuestNameForm, StatusForm
 from reviews.models import GuestHit, ReviewLink
+from reviews.views import seen_version
 from studio.http import attach
 from studio.throttle import client_address
 
@@ -113,6 +116,12 @@ def guest_board(request, token):
         services.link_opened(link=link)
     if not name:
         return render(request, "reviews/guest_name.html", {"form": form, "board": board})
+    return render(request, "reviews/guest_board.html", _board_context(link, token, name))
+
+
+def _board_context(link: ReviewLink, token: str, name: str) -> dict:
+    """What the guest page and its live poll show, in a fixed number of queries."""
+    board = link.board
     panels = list(
         Panel.objects.filter(board=board).select_related("selected_take").order_by("position")
     )
@@ -120,7 +129,7 @@ def guest_board(request, token):
     threads = selectors.guest_threads(board)
     for panel in panels:
         attach(panel, threads=threads.get(panel.pk, []))
-    context = {
+    return {
         "link": link,
         "token": token,
         "guest_name": name,
@@ -128,11 +137,34 @@ def guest_board(request, token):
         "panels": panels,
         "board_threads": threads.get(None, []),
         "review": summary,
+        "review_version": selectors.board_version(board.pk),
+        "review_live_url": reverse("guest_live", args=[token]),
         "frame_class": frame_class(board),
         # No mention marks for guests: a marked name would tell them who is a member.
         "member_names": [],
     }
-    return render(request, "reviews/guest_board.html", context)
+
+
+@require_GET
+def guest_live(request, token):
+    """The guest page's live parts, only when the board's review changed since `v` (else 204).
+
+    The same poll as the members' board (reviews.views.board_review_live),
+    answered from the link: a revoked or expired link answers 404, which the
+    page turns into "this link is no longer valid". Quiet polls (204) are not
+    counted by the throttle: one every few seconds would use up a guest's
+    allowance, and they cost two indexed reads. A poll that renders the board
+    is counted like any other guest request.
+    """
+    link, name = _guest(request, token)
+    if not name:
+        raise Http404
+    if seen_version(request) == selectors.board_version(link.board_id):
+        return HttpResponse(status=204)
+    if _throttled(request, link):
+        return _too_many()
+    context = {**_board_context(link, token, name), "oob": True}
+    return render(request, "reviews/_guest_live.html", context)
 
 
 def _back_to_board(token: str, panel_id: int | None) -> HttpResponse:
@@ -220,6 +252,29 @@ def guest_take(request, token, pk):
     response["Cache-Control"] = "private, no-store"
     response["X-Content-Type-Options"] = "nosniff"
     return response
+
+
+@require_GET
+def guest_play(request, token):
+    """The shared board as an animatic, in the members' player, with the guest's take URLs."""
+    link, name = _guest(request, token)
+    if not name:
+        return redirect("guest_board", token=token)
+    if _throttled(request, link):
+        return _too_many()
+    board = link.board
+    panels = board_playlist(board)
+    context = {
+        **player_context(
+            board,
+            panels,
+            can_edit=False,
+            image_url=lambda take: reverse("guest_take", args=[token, take.pk]),
+        ),
+        "token": token,
+        "guest_name": name,
+    }
+    return render(request, "reviews/guest_play.html", context)
 
 
 # Paths a guest may still reach: the guest pages, static files, and logging in.

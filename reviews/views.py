@@ -244,6 +244,14 @@ def board_send_for_review(request, pk):
     return redirect("board_detail", pk=access.obj.pk)
 
 
+def seen_version(request) -> int:
+    """The review version a live poll last saw (`?v=`), or -1 when it sent none."""
+    try:
+        return int(request.GET.get("v", ""))
+    except ValueError:
+        return -1
+
+
 @login_required
 @require_GET
 def board_review_live(request, pk):
@@ -255,11 +263,7 @@ def board_review_live(request, pk):
     access = board_for(request.user, pk)
     board = access.obj
     version = selectors.board_version(board.pk)
-    try:
-        seen = int(request.GET.get("v", ""))
-    except ValueError:
-        seen = -1
-    if seen == version:
+    if seen_version(request) == version:
         return HttpResponse(status=204)
     panels = list(Panel.objects.filter(board=board).order_by("position"))
     context = {

@@ -48,10 +48,13 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(LoginFailure)
 class LoginFailureAdmin(admin.ModelAdmin):
-    """Failed log-ins within the throttle window; unlocking forgets an account's failures."""
+    """Failed log-ins and reset requests within their throttle windows.
 
-    list_display = ["username", "address", "created"]
-    list_filter = ["created"]
+    Unlocking forgets an account's failed log-ins.
+    """
+
+    list_display = ["username", "kind", "address", "created"]
+    list_filter = ["kind", "created"]
     search_fields = ["username", "address"]
     actions = ["unlock_accounts"]
 

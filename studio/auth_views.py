@@ -1,10 +1,10 @@
-"""The log-in page, with the throttle of studio.throttle explained to the person."""
+"""The log-in and password reset pages, with the throttles of studio.throttle explained."""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.forms import AuthenticationForm
-from django.contrib.auth.views import LoginView
+from django.contrib.auth.views import LoginView, PasswordResetView
 from django.http import HttpResponse
 
 from studio import throttle
@@ -50,3 +50,22 @@ class ThrottledLoginView(LoginView):
     def _locked(self, form, lock: throttle.Lockout) -> HttpResponse:
         context = self.get_context_data(form=form, lockout=lock.message())
         return self.render_to_response(context, status=429)
+
+
+class ThrottledPasswordResetView(PasswordResetView):
+    """Django's reset page, pausing reset mail per email address and per caller address.
+
+    A paused request gets the form again with a 429 and the reason; any other
+    request goes to the usual "check your mail" page, whether or not an
+    account has that email, so neither answer tells who has an account.
+    """
+
+    def form_valid(self, form):
+        email = form.cleaned_data["email"]
+        address = throttle.client_address(self.request)
+        lock = throttle.reset_lockout(email, address)
+        if lock is not None:
+            context = self.get_context_data(form=form, lockout=lock.message())
+            return self.render_to_response(context, status=429)
+        throttle.record_reset(email, address)
+        return super().form_valid(form)

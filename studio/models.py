@@ -114,13 +114,20 @@ class StoredImage(models.Model):
 
 
 class LoginFailure(models.Model):
-    """One failed log-in, kept only for the throttle window (studio.throttle).
+    """One failed log-in, or one password reset request, kept only for its throttle window.
 
     In the database, not a per-process cache, so every web worker counts the
-    same failures.
+    same attempts (studio.throttle). Each kind is counted on its own: asking
+    for reset mail never locks log-ins, nor the other way round.
     """
 
-    # Lower-cased as typed: "Owner" and "owner" share one count.
+    class Kind(models.TextChoices):
+        LOGIN = "login", "Failed log-in"
+        RESET = "reset", "Password reset request"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.LOGIN)
+    # Lower-cased as typed: "Owner" and "owner" share one count. For a reset
+    # request, the email address typed (whether or not an account has it).
     username = models.CharField(max_length=150)
     address = models.CharField(max_length=64, blank=True)
     created = models.DateTimeField(db_index=True)  # also serves the pruning DELETE

@@ -253,6 +253,10 @@ AUTHENTICATION_BACKENDS = ["studio.throttle.ThrottledModelBackend"]
 STUDIO_LOGIN_MAX_FAILURES_ACCOUNT = env_int("STUDIO_LOGIN_MAX_FAILURES_ACCOUNT", 5, minimum=1)
 STUDIO_LOGIN_MAX_FAILURES_ADDRESS = env_int("STUDIO_LOGIN_MAX_FAILURES_ADDRESS", 20, minimum=1)
 STUDIO_LOGIN_WINDOW_S = env_int("STUDIO_LOGIN_WINDOW_S", 15 * 60, minimum=60)
+# Password reset mail per email address typed / per caller address within the window.
+STUDIO_RESET_MAX_EMAIL = env_int("STUDIO_RESET_MAX_EMAIL", 3, minimum=1)
+STUDIO_RESET_MAX_ADDRESS = env_int("STUDIO_RESET_MAX_ADDRESS", 10, minimum=1)
+STUDIO_RESET_WINDOW_S = env_int("STUDIO_RESET_WINDOW_S", 60 * 60, minimum=60)
 # Only behind a proxy that appends the client address: otherwise anyone could
 # send the header and spread their failures over made-up addresses.
 STUDIO_TRUST_X_FORWARDED_FOR = env_bool("STUDIO_TRUST_X_FORWARDED_FOR", False)

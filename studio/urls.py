@@ -4,7 +4,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from studio import account_views, ops, views
-from studio.auth_views import ThrottledLoginView
+from studio.auth_views import ThrottledLoginView, ThrottledPasswordResetView
 from studio.forms import QueuedPasswordResetForm
 
 urlpatterns = [
@@ -25,7 +25,7 @@ urlpatterns = [
     ),
     path(
         "password-reset/",
-        auth_views.PasswordResetView.as_view(
+        ThrottledPasswordResetView.as_view(
             form_class=QueuedPasswordResetForm,
             extra_email_context={"public_url": settings.STUDIO_PUBLIC_URL},
         ),

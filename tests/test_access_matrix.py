@@ -82,7 +82,7 @@ PERSONAL = {
 PUBLIC |= {"provider_webhook"}
 # Guest review pages open with a link's token, not a membership: tests/test_guest_review.py
 # walks every URL as a guest and covers these.
-GUEST = {"guest_board", "guest_comment", "guest_status", "guest_take"}
+GUEST = {"guest_board", "guest_comment", "guest_status", "guest_take", "guest_live", "guest_play"}
 
 CASES: dict[str, Case] = {
     "project_detail": c("project", ("GET", READ)),

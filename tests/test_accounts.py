@@ -18,7 +18,7 @@ from django.utils import timezone
 from studio import services
 from studio.env import email_settings
 from studio.mail import mail_send
-from studio.models import Invitation, Membership, User
+from studio.models import Invitation, LoginFailure, Membership, User
 from tests.factories import UserFactory
 
 LINK = re.compile(r"http://[^\s]+/invite/[^\s/]+/")
@@ -236,6 +236,71 @@ def test_password_reset_for_an_unknown_address_looks_the_same_and_sends_nothing(
     unknown = committed(Client().post, reverse("password_reset"), {"email": "nobody@example.com"})
     assert (known.status_code, known["Location"]) == (unknown.status_code, unknown["Location"])
     assert [m.to for m in outbox] == [["viewer@example.com"]]
+
+
+def _alert(response) -> str:
+    return re.search(r'role="alert">([^<]+)<', response.content.decode()).group(1)
+
+
+def _reset(committed, email: str, address: str = "10.0.0.1"):
+    return committed(Client(REMOTE_ADDR=address).post, reverse("password_reset"), {"email": email})
+
+
+def test_password_reset_mail_is_throttled_per_email_the_same_for_unknown_ones(
+    settings, team, committed, outbox
+):
+    settings.STUDIO_RESET_MAX_EMAIL = 2
+    settings.STUDIO_RESET_MAX_ADDRESS = 100
+    known = [_reset(committed, "Viewer@example.com ", f"10.0.0.{i}") for i in range(3)]
+    unknown = [_reset(committed, "nobody@example.com", f"10.0.1.{i}") for i in range(3)]
+    assert [r.status_code for r in known] == [r.status_code for r in unknown] == [302, 302, 429]
+    # Two mails, not three, even from three addresses and however the address is typed.
+    assert [m.to for m in outbox] == [["viewer@example.com"]] * 2
+    pause = _alert(known[-1])
+    assert pause == _alert(unknown[-1])  # the same words whether the account exists or not
+    assert pause.startswith("Too many password reset requests for this email address.")
+    assert "try again in 60 minutes" in pause
+    # Another email still gets its mail.
+    assert _reset(committed, "editor@example.com").status_code == 302
+    assert [m.to for m in outbox][-1] == ["editor@example.com"]
+
+
+def test_password_reset_mail_is_throttled_per_caller_address(settings, team, committed, outbox):
+    settings.STUDIO_RESET_MAX_EMAIL = 100
+    settings.STUDIO_RESET_MAX_ADDRESS = 3
+    emails = ["viewer@example.com", "a@example.com", "b@example.com", "editor@example.com"]
+    codes = [_reset(committed, e, "10.9.9.9").status_code for e in emails]
+    assert codes == [302, 302, 302, 429]
+    assert "for your network address" in _alert(_reset(committed, "c@example.com", "10.9.9.9"))
+    assert [m.to for m in outbox] == [["viewer@example.com"]]
+    assert _reset(committed, "editor@example.com", "10.9.9.10").status_code == 302
+    assert [m.to for m in outbox][-1] == ["editor@example.com"]
+
+
+def test_the_reset_pause_lifts_once_its_window_passed(settings, team, committed, outbox):
+    settings.STUDIO_RESET_MAX_EMAIL = 1
+    assert _reset(committed, "viewer@example.com").status_code == 302
+    assert _reset(committed, "viewer@example.com").status_code == 429
+    LoginFailure.objects.update(created=timezone.now() - timedelta(minutes=61))
+    assert _reset(committed, "viewer@example.com").status_code == 302
+    assert len(outbox) == 2
+
+
+def test_reset_requests_and_failed_log_ins_are_counted_apart(settings, team, committed, outbox):
+    settings.STUDIO_RESET_MAX_ADDRESS = 2
+    settings.STUDIO_LOGIN_MAX_FAILURES_ADDRESS = 2
+    for _ in range(2):
+        _reset(committed, "viewer@example.com", "10.0.0.7")
+    # Paused reset mail does not lock log-ins from that address...
+    client = Client(REMOTE_ADDR="10.0.0.7")
+    response = client.post(reverse("login"), {"username": "viewer", "password": "nope"})
+    assert response.status_code == 200
+    # ...and failed log-ins from another address do not pause its reset mail.
+    other = Client(REMOTE_ADDR="10.0.0.8")
+    for _ in range(2):
+        other.post(reverse("login"), {"username": "editor", "password": "nope"})
+    assert other.post(reverse("login"), {"username": "editor", "password": "x"}).status_code == 429
+    assert _reset(committed, "editor@example.com", "10.0.0.8").status_code == 302
 
 
 def test_password_change_needs_the_old_password(team):

@@ -12,6 +12,7 @@ from django.core.management.base import CommandError
 from pypdf import PdfReader
 
 from boards.models import Board, Panel
+from reviews.services import comment_create, panel_status_set
 from tests.factories import (
     BoardFactory,
     CastMemberFactory,
@@ -89,6 +90,26 @@ def test_cover_and_cast_sheet_add_their_pages(board, tmp_path):
     pages = pdf_pages(out)
     assert len(pages) == 1 + 1 + 2  # cover, one cast page, two sheets
     assert "Mara Voss" in pages[1]
+
+
+@pytest.mark.parametrize("layout", ["3x2", "comic-2x3"])
+def test_review_status_option_prints_status_and_open_comments(board, tmp_path, layout):
+    panels = list(Panel.objects.filter(board=board).order_by("position"))
+    panel_status_set(panel=panels[0], status="approved", guest_name="Carla")
+    panel_status_set(panel=panels[2], status="in_review", guest_name="Carla")
+    comment_create(board=board, panel=panels[2], guest_name="Carla", body="Later")
+    out = tmp_path / "board.pdf"
+    run(board.pk, "--format", "pdf", "--layout", layout, "--review-status", out=out)
+    first = pdf_pages(out)[0]
+    lines = [line.strip() for line in first.splitlines()]
+    assert "1 of 7 approved" in first
+    assert "Approved · no open comments" in lines
+    assert "Draft · no open comments" in lines
+    assert "In review · 1 open comment" in lines
+    # The existing options go on working beside it, and without it nothing is printed.
+    run(board.pk, "--format", "pdf", "--layout", layout, "--cover", out=out)
+    pages = pdf_pages(out)
+    assert len(pages) == 3 and "open comment" not in "".join(pages)
 
 
 def test_portrait_orientation_is_taller_than_wide(board, tmp_path):

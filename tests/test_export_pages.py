@@ -15,6 +15,7 @@ from boards import export_services
 from boards.export_adapter import board_snapshot
 from boards.models import Board, Export, Panel
 from boards.tasks import run_export
+from reviews.services import comment_create, comment_resolve, panel_status_set
 from tests.factories import (
     BoardFactory,
     CastMemberFactory,
@@ -214,6 +215,52 @@ def test_the_job_writes_the_pdf_and_members_download_it(
     assert outsider_client.get(download).status_code == 404
 
 
+def _review_some(board: Board, reviewer) -> None:
+    """Panel 1 approved with two open threads (and one resolved), panel 2 changes, 3 untouched."""
+    first, second, _ = Panel.objects.filter(board=board).order_by("position")
+    panel_status_set(panel=first, status="approved", user=reviewer)
+    panel_status_set(panel=second, status="changes", user=reviewer)
+    for body in ("Warmer", "Wider", "Done already"):
+        comment = comment_create(board=board, panel=first, author=reviewer, body=body)
+    comment_resolve(comment=comment, user=reviewer, resolved=True)
+    comment_create(board=board, panel=first, author=reviewer, body="A reply", parent=comment)
+    comment_create(board=board, author=reviewer, body="About the whole board")
+
+
+def test_the_pdf_prints_review_status_and_open_comments_when_asked(
+    editor_client, team, board, run_on_commit, django_capture_on_commit_callbacks
+):
+    _review_some(board, team.editor)
+    page = editor_client.get(export_url(board)).content.decode()
+    assert 'name="review_status"' in page and "Approval status and open comments" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(export_url(board), {**PDF_FORM, "review_status": "on"})
+    export = Export.objects.get()
+    assert export.state == Export.State.DONE and export.options["review_status"] is True
+    text = PdfReader(default_storage.open(export.file.name)).pages[1].extract_text()
+    assert "1 of 3 approved" in text
+    lines = [line.strip() for line in text.splitlines()]
+    assert "Approved · 2 open comments" in lines
+    assert "Changes requested · no open comments" in lines
+    assert "Draft · no open comments" in lines
+    # Remembered for the board, and shown in the list of recent exports.
+    again = editor_client.get(export_url(board))
+    assert again.context["form"].initial["review_status"] is True
+    assert "review status" in again.content.decode()
+
+
+def test_the_pdf_prints_no_review_status_unless_asked(
+    editor_client, team, board, run_on_commit, django_capture_on_commit_callbacks
+):
+    _review_some(board, team.editor)
+    with django_capture_on_commit_callbacks(execute=True):
+        editor_client.post(export_url(board), PDF_FORM)
+    export = Export.objects.get()
+    text = PdfReader(default_storage.open(export.file.name)).pages[1].extract_text()
+    assert "Line 1" in text
+    assert "approved" not in text.lower() and "open comment" not in text
+
+
 def test_zip_export_is_served_as_a_zip_attachment(
     editor_client, board, run_on_commit, django_capture_on_commit_callbacks
 ):
@@ -338,6 +385,23 @@ def test_adapter_query_count_does_not_grow_with_panels(team, django_assert_num_q
     assert len(snapshot.panels) == 50
     assert len(snapshot.cast) == 3
     assert all(member.image_names for member in snapshot.cast)
+
+
+def test_adapter_review_status_costs_two_queries_whatever_the_panels(
+    team, django_assert_num_queries
+):
+    small, large = _board_with(5, team.project), _board_with(50, team.project)
+    for board in (small, large):
+        for panel in Panel.objects.filter(board=board):
+            panel_status_set(panel=panel, status="in_review", user=team.editor)
+            comment_create(board=board, panel=panel, author=team.editor, body="Hm")
+    with django_assert_num_queries(2 + 2):
+        snapshot = board_snapshot(small, cast_sheet=False, review=True)
+    assert {p.review_line for p in snapshot.panels} == {"In review · 1 open comment"}
+    with django_assert_num_queries(2 + 2):
+        snapshot = board_snapshot(large, cast_sheet=False, review=True)
+    assert len(snapshot.panels) == 50
+    assert {p.review_line for p in snapshot.panels} == {"In review · 1 open comment"}
 
 
 def test_adapter_uses_the_selected_take_and_shot_numbers(team):

@@ -8,15 +8,19 @@ from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from boards.models import Panel
 from reviews.models import Comment, PanelReview, ReviewLink
-from reviews.services import comment_create, link_create, token_hash
+from reviews.services import comment_create, link_create, panel_status_set, token_hash
+from reviews.services import link_revoke as revoke_link
 from tests.factories import BoardFactory, PanelFactory, TakeFactory
 from tests.test_access_matrix import world  # noqa: F401 - the fixture every URL is built from
+from tests.test_animatic_pages import player_data
 
 
 @pytest.fixture
@@ -34,8 +38,8 @@ def shared(team):
     return board, panels, link, token
 
 
-def guest(token: str, name: str = "Carla", **client_args) -> Client:
-    client = Client(**client_args)
+def guest(token: str, name: str = "Carla", client: Client | None = None, **client_args) -> Client:
+    client = client or Client(**client_args)
     response = client.post(reverse("guest_board", args=[token]), {"name": name})
     assert response.status_code == 302
     return client
@@ -125,6 +129,36 @@ def test_a_guest_crawling_every_url_gets_404_outside_the_shared_board(team, shar
     # The guest pages themselves work, with the id of a panel of another board refused.
     url = reverse("guest_status", args=[token, world.panel.pk])
     assert client.post(url, {"status": "approved"}).status_code == 404
+
+
+def test_guest_routes_with_a_wrong_token_or_a_foreign_id_answer_404(team, shared, world):  # noqa: F811
+    """The guest pages themselves: an unknown or revoked token, or an id outside the board."""
+    board, _panels, _link, token = shared
+    revoked, revoked_token = link_create(board=board, allow_comments=True, allow_approvals=True)
+    client = guest(token)
+    guest(revoked_token, client=client)
+    revoke_link(link=revoked)
+    Panel.objects.filter(pk=world.panel.pk).update(selected_take=world.take)
+    guest_routes = [
+        (route, p) for route, p in _patterns(get_resolver().url_patterns) if route.startswith("r/")
+    ]
+    assert {p.name for _, p in guest_routes} >= {"guest_live", "guest_play", "guest_take"}
+    checked = 0
+    for route, _pattern in guest_routes:
+        for wrong in ("x" * 32, revoked_token):
+            for method in ("get", "post"):
+                path = _fill(route, world, wrong)
+                assert getattr(client, method)(path).status_code in (404, 405), path
+                checked += 1
+        if "<int:pk>" in route:
+            # The shared token with the panel or the take of another board of the project
+            # (ids of different tables may be equal, so each route gets its own kind).
+            pk = world.take.pk if route.startswith("r/<str:token>/takes/") else world.panel.pk
+            path = _fill(route, world, token).replace(f"/{world.panel.pk}/", f"/{pk}/")
+            for method in ("get", "post"):
+                assert getattr(client, method)(path).status_code in (404, 405), path
+                checked += 1
+    assert checked >= 24
 
 
 def test_guests_cannot_tell_members_from_strangers_by_mentions(team, shared):
@@ -256,3 +290,148 @@ def test_create_and_revoke_review_link_commands(settings, team, shared):
     assert client.get(path).status_code == 404
     with pytest.raises(Exception, match="No guest link"):
         call_command("revoke_review_link", "not-a-token", stdout=io.StringIO())
+
+
+# --- the page updates live, like the members' board ------------------------------------------
+
+
+def _live_url(page: str) -> str:
+    """The poll URL (with the version the page shows) from a guest page."""
+    return re.search(r'hx-get="([^"]+)"[^>]*data-review-live', page).group(1).replace("&amp;", "&")
+
+
+def test_guest_page_polls_and_gets_comments_and_statuses_of_others(team, shared):
+    board, panels, _link, token = shared
+    client = guest(token)
+    page = client.get(reverse("guest_board", args=[token])).content.decode()
+    poll = _live_url(page)
+    assert poll.startswith(reverse("guest_live", args=[token]) + "?v=")
+    assert client.get(poll).status_code == 204  # nothing changed: nothing sent
+    comment_create(board=board, panel=panels[1], author=team.reviewer, body="Tighter framing")
+    panel_status_set(panel=panels[2], status="approved", user=team.reviewer)
+    comment_create(board=board, author=team.editor, body="@owner all set?")
+    response = client.get(poll)
+    assert response.status_code == 200
+    live = response.content.decode()
+    assert "1 of 3 approved" in live
+    threads = live.split(f'<div id="guest-threads-{panels[1].pk}"')[1].split("<div id=")[0]
+    assert 'hx-swap-oob="true"' in threads
+    assert "Tighter framing" in threads and "reviewer" in threads
+    status = re.search(rf'<div id="guest-review-{panels[2].pk}".*?</div>', live, re.S).group(0)
+    assert 'data-review-status="approved"' in status
+    assert "@owner all set?" in live and 'class="mention"' not in live
+    # The answer carries the new version: the next poll is quiet again.
+    assert client.get(_live_url(live)).status_code == 204
+    # Nothing of the members' side in it: no member page, no media URL, no member poll.
+    assert "/media/" not in live and f"/boards/{board.pk}/" not in live
+    assert "/panels/" not in live.replace(f"/r/{token}/panels/", "")
+
+
+def test_guest_poll_costs_the_same_queries_whatever_the_board_size(
+    team, shared, django_assert_num_queries
+):
+    board, _panels, _link, token = shared
+    client = guest(token)
+    url = reverse("guest_live", args=[token])
+    counts = []
+    for _ in range(2):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(url).status_code == 200
+        counts.append(len(queries))
+        for i in range(20):
+            panel = PanelFactory(board=board)
+            Panel.objects.filter(pk=panel.pk).update(selected_take=TakeFactory(panel=panel))
+            comment_create(board=board, panel=panel, author=team.editor, body=f"n{i}")
+    assert counts[0] == counts[1], counts
+    # Nothing changed: the session, the link and the board's version, nothing else.
+    version = _live_url(client.get(url).content.decode())
+    with django_assert_num_queries(3):
+        assert client.get(version).status_code == 204
+
+
+def test_a_link_revoked_or_expired_while_the_guest_is_on_the_page_fails_the_next_poll(team, shared):
+    board, _panels, link, token = shared
+    client = guest(token)
+    poll = _live_url(client.get(reverse("guest_board", args=[token])).content.decode())
+    assert client.get(poll).status_code == 204
+    team.client("editor").post(reverse("link_revoke", args=[link.pk]))
+    assert client.get(poll).status_code == 404
+    _, other = link_create(board=board, days=1)
+    client = guest(other, client=client)
+    poll = _live_url(client.get(reverse("guest_board", args=[other])).content.decode())
+    ReviewLink.objects.filter(token_hash=token_hash(other)).update(
+        expires=timezone.now() - timedelta(seconds=1)
+    )
+    assert client.get(poll).status_code == 404
+
+
+def test_the_guest_page_has_the_notice_its_script_shows_when_the_link_goes(shared):
+    _board, _panels, _link, token = shared
+    page = guest(token).get(reverse("guest_board", args=[token])).content.decode()
+    assert re.search(r'class="[^"]*hidden[^"]*"[^>]*data-link-gone>[^<]*no longer valid', page)
+    assert "reviews/reviews.js" in page
+
+
+def test_the_guest_poll_needs_a_name_and_only_answers_that_render_are_throttled(settings, shared):
+    _board, _panels, _link, token = shared
+    url = reverse("guest_live", args=[token])
+    assert Client().get(url).status_code == 404  # no name given yet
+    settings.STUDIO_GUEST_MAX_REQUESTS_ADDRESS = 3
+    client = guest(token)  # the name form is the first request counted
+    quiet = _live_url(client.get(url).content.decode())  # the second
+    assert [client.get(quiet).status_code for _ in range(6)] == [204] * 6
+    assert [client.get(url).status_code for _ in range(2)] == [200, 429]
+    assert client.get(quiet).status_code == 204  # a waiting page keeps polling quietly
+
+
+# --- playing the shared board as an animatic ----------------------------------------------
+
+
+def test_guest_plays_the_shared_board_with_its_selected_takes_only(team, shared, world):  # noqa: F811
+    board, panels, _link, token = shared
+    Panel.objects.filter(pk=panels[1].pk).update(duration="3.50")
+    unpictured = PanelFactory(board=board, dialogue="Fade out")
+    client = guest(token)
+    page = client.get(reverse("guest_board", args=[token])).content.decode()
+    assert f'href="{reverse("guest_play", args=[token])}"' in page
+    response = client.get(reverse("guest_play", args=[token]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    data = player_data(response)
+    assert [p["id"] for p in data["panels"]] == [p.pk for p in panels] + [unpictured.pk]
+    assert [p["image"] for p in data["panels"]] == [
+        reverse("guest_take", args=[token, p.selected_take_id]) for p in panels
+    ] + [""]  # the player draws the placeholder card of a panel without a take
+    assert data["panels"][1]["seconds"] == 3.5 and data["panels"][3]["dialogue"] == "Fade out"
+    assert data["canEdit"] is False and all("durationUrl" not in p for p in data["panels"])
+    # The members' player, not a copy of it; and nothing of the members' side.
+    assert "data-animatic" in html and "studio/animatic.js" in html
+    assert "/media/" not in html and "/panels/" not in html and "/boards/" not in html
+    assert "Export MP4" not in html and "Drag the edge" not in html
+    # Every picture it plays opens for the guest; the other takes and boards do not.
+    for item in data["panels"][:3]:
+        assert client.get(item["image"]).status_code == 200
+    earlier = panels[0].takes.exclude(pk=panels[0].selected_take_id).first()
+    assert client.get(reverse("guest_take", args=[token, earlier.pk])).status_code == 404
+    assert client.get(reverse("board_play", args=[board.pk])).status_code == 404
+    assert client.get(reverse("board_play", args=[world.board.pk])).status_code == 404
+
+
+def test_guest_play_needs_a_name_and_a_live_link(team, shared):
+    _board, _panels, link, token = shared
+    url = reverse("guest_play", args=[token])
+    response = Client().get(url)
+    assert response.status_code == 302 and response["Location"] == reverse(
+        "guest_board", args=[token]
+    )
+    client = guest(token)
+    assert client.get(url).status_code == 200
+    team.client("editor").post(reverse("link_revoke", args=[link.pk]))
+    assert client.get(url).status_code == 404
+
+
+def test_guest_play_of_an_empty_board_says_so(team):
+    board = BoardFactory(project=team.project)
+    _, token = link_create(board=board)
+    page = guest(token).get(reverse("guest_play", args=[token])).content.decode()
+    assert "Nothing to play yet" in page and "animatic-data" not in page

@@ -9,6 +9,7 @@ from .drawing import (
     CAPTION_FILL,
     FRAME,
     MUTED,
+    REVIEW_COLORS,
     RenderContext,
     draw_chrome,
     draw_fitted,
@@ -24,6 +25,8 @@ BOX_INSET = 6.0
 BOX_PAD = 4.0
 BOX_MAX_SHARE = 0.4  # a box may cover at most this much of the frame's height
 TAG_W = 42.0
+REVIEW_TAG_SIZE = 6.5
+REVIEW_TAG_DROP = 22.0  # the review tag's bottom edge, below the frame's top, plus a gap
 
 
 def comic_frames(body: Rect, rows: tuple[int, ...]) -> list[Rect]:
@@ -59,8 +62,10 @@ class ComicPage:
             )
             page = frame.note.notes_page if frame.note else 0
             self._tag(ctx, frame)
+            if ctx.review:
+                self._review_tag(ctx, frame)
             if frame.caption is not None:
-                x, top = r.x + BOX_INSET, r.top - BOX_INSET
+                x, top = r.x + BOX_INSET, r.top - BOX_INSET - _caption_drop(ctx)
                 _draw_box(ctx, frame.caption, x, top, page, caption=True)
             if frame.dialogue is not None:
                 box = frame.dialogue
@@ -87,6 +92,40 @@ class ComicPage:
             align="center",
         )
         c.restoreState()
+
+    def _review_tag(self, ctx: RenderContext, frame: _Frame) -> None:
+        """The approval status and open comments in a white tag under the panel tag."""
+        c, r, panel = ctx.canvas, frame.rect, frame.panel
+        text = ctx.clean(panel.review_line, "bold")
+        width = _review_tag_width(ctx, panel, r)
+        c.saveState()
+        c.setFillColorRGB(1, 1, 1)
+        c.setStrokeColorRGB(*FRAME)
+        c.setLineWidth(0.5)
+        c.rect(r.right - width - 3, r.top - 25, width, 10, stroke=1, fill=1)
+        draw_single_line(
+            c,
+            text,
+            ctx.fonts.bold,
+            REVIEW_TAG_SIZE,
+            r.right - width - 2,
+            r.top - 22.5,
+            width - 2,
+            color=REVIEW_COLORS.get(panel.review_status, MUTED),
+            align="center",
+        )
+        c.restoreState()
+
+
+def _review_tag_width(ctx: RenderContext, panel: ExportPanel, r: Rect) -> float:
+    """The review tag's width: its text, within the frame."""
+    text = ctx.clean(panel.review_line, "bold")
+    return min(text_width(text, ctx.fonts.bold) * REVIEW_TAG_SIZE + 6, r.w - 2 * BOX_INSET)
+
+
+def _caption_drop(ctx: RenderContext) -> float:
+    """How far the caption box sits below its usual place: under the review tag, if printed."""
+    return REVIEW_TAG_DROP if ctx.review else 0.0
 
 
 @dataclass(frozen=True)
@@ -151,8 +190,11 @@ def plan_comic(ctx: RenderContext, first_page_no: int) -> tuple[list[ComicPage],
             box_h = r.h * BOX_MAX_SHARE - 2 * BOX_PAD
             caption = dialogue = None
             if panel.notes.strip():
-                # Leave the corner free for the shot tag.
-                caption = _fit_box(ctx, panel.notes, "italic", max_w - TAG_W - 4, box_h)
+                # Leave the corner free for the shot tag; the review tag, as wide as
+                # its text, pushes the caption down below it instead.
+                caption = _fit_box(
+                    ctx, panel.notes, "italic", max_w - TAG_W - 4, box_h - _caption_drop(ctx)
+                )
             if panel.dialogue.strip():
                 dialogue = _fit_box(ctx, panel.dialogue, "bold", max_w, box_h)
             note = None

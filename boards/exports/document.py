@@ -61,6 +61,21 @@ class ExportPanel:
     focus: tuple[float, float] = (0.5, 0.5)
     # Anything else the manifest should carry (take id, seed, backend...).
     extra: dict[str, str] = field(default_factory=dict, hash=False, compare=False)
+    # The approval status (draft, in_review, changes, approved), its label as
+    # people read it, and the open threads; filled only when the export asked
+    # to print them.
+    review_status: str = ""
+    review_label: str = ""
+    open_comments: int = 0
+
+    @property
+    def review_line(self) -> str:
+        """ "Approved · 2 open comments", as printed with the panel ("" if not gathered)."""
+        if not self.review_label:
+            return ""
+        n = self.open_comments
+        comments = f"{n} open comment{'s' if n != 1 else ''}" if n else "no open comments"
+        return f"{self.review_label} \u00b7 {comments}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +107,12 @@ class ExportBoard:
         return running_time([panel_timing(p.shot, p.duration_s) for p in self.panels])
 
     @property
+    def approval_line(self) -> str:
+        """ "7 of 10 approved", as the board page's review bar says it."""
+        approved = sum(1 for p in self.panels if p.review_status == "approved")
+        return f"{approved} of {len(self.panels)} approved"
+
+    @property
     def panel_word(self) -> str:
         """What the board calls a panel: "Panel" on comics, "Shot" on storyboards."""
         return "Panel" if self.kind == "comic" else "Shot"
@@ -112,6 +133,9 @@ class ExportOptions:
     orientation: Orientation = "landscape"
     cover: bool = False
     cast_sheet: bool = False
+    # Print each panel's approval status and open-comment count, and the
+    # board's "n of N approved" in the header.
+    review_status: bool = False
 
     def __post_init__(self) -> None:
         if self.paper not in ("a4", "letter"):

@@ -23,6 +23,13 @@ RULE = (0.8, 0.8, 0.82)
 FRAME = (0.2, 0.2, 0.22)
 PAPER_TINT = (0.95, 0.95, 0.96)
 CAPTION_FILL = (1.0, 0.97, 0.86)
+# Approval statuses in print: dark enough to read on paper, told apart in grey too.
+REVIEW_COLORS = {
+    "approved": (0.1, 0.45, 0.22),
+    "changes": (0.7, 0.22, 0.1),
+    "in_review": (0.12, 0.32, 0.62),
+    "draft": MUTED,
+}
 
 
 @dataclass
@@ -39,6 +46,8 @@ class RenderContext:
     progress: Callable[[], None] = field(default=lambda: None)
     # Scripts some text was written in that no installed font can print.
     missing_scripts: set[str] = field(default_factory=set)
+    # Print approval status and open comments (the export's review_status option).
+    review: bool = False
 
     def block(self, text: str, role: str, **kwargs: object) -> Block:
         """A text block in a face, with characters no face can draw replaced."""
@@ -222,6 +231,7 @@ def draw_chrome(ctx: RenderContext, page_no: int) -> None:
             board.kind.capitalize(),
             ctx.clean(board.aspect_label, "regular"),
             f"runs {format_running_time(board.running_time)}",
+            *((board.approval_line,) if ctx.review else ()),
         )
     )
     draw_single_line(

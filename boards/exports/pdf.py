@@ -90,6 +90,7 @@ def render_pdf(
             fonts=get_fonts(),
             embedder=ImageEmbedder(opener=board.opener),
             progress=panel_done,
+            review=options.review_status,
         )
         pages = _plan(ctx, options)
         ctx.total_pages = len(pages)

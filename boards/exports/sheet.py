@@ -8,6 +8,7 @@ from .document import ExportPanel
 from .drawing import (
     INK,
     MUTED,
+    REVIEW_COLORS,
     RenderContext,
     draw_chrome,
     draw_fitted,
@@ -142,6 +143,7 @@ def plan_sheets(ctx: RenderContext, first_page_no: int) -> tuple[list[SheetPage]
                     f"{ctx.board.panel_word} {panel.shot}",
                     page_no,
                     (
+                        ("Review", panel.review_line if ctx.review else ""),
                         ("Shot", _meta(panel)),
                         ("Dialogue", panel.dialogue),
                         ("Action", panel.action),
@@ -155,7 +157,11 @@ def plan_sheets(ctx: RenderContext, first_page_no: int) -> tuple[list[SheetPage]
 
 
 def _fit_cell(ctx: RenderContext, panel: ExportPanel, box: Rect) -> FittedText:
-    blocks = [
+    blocks = []
+    if ctx.review:
+        color = REVIEW_COLORS.get(panel.review_status, MUTED)
+        blocks.append(ctx.block(panel.review_line, "bold", color=color, scale=0.88))
+    blocks += [
         ctx.block(_meta(panel), "regular", color=MUTED, scale=0.88),
         ctx.block(panel.dialogue, "bold"),
         ctx.block(panel.action, "regular"),

@@ -90,6 +90,8 @@ def test_owner_shares_guest_comments_reviewer_approves_live(chromium, live_serve
         guest_page.get_by_role("button", name="Post comment").first.click()
         expect(guest_page.locator(".comment-body").first).to_have_text("Can the ferry be bigger?")
         screenshot(guest_page, shots, "guest")
+        _mark_loaded(guest_page)  # from here on the guest page does not reload either
+        guest_first = guest_page.locator(f"#panel-{first.pk}")
 
         # The reviewer sees it arrive without a reload, and approves the shot on its card.
         expect(card.locator(".review-open")).to_have_text("1 open comment", timeout=10_000)
@@ -107,6 +109,9 @@ def test_owner_shares_guest_comments_reviewer_approves_live(chromium, live_serve
         )
         expect(owner_page.locator(f"#panel-{first.pk} .review-status")).to_have_text("Approved")
         assert _same_document(owner_page) and _same_document(reviewer_page)
+        # The guest sees the approval too, without a reload.
+        expect(guest_first.locator(".review-status")).to_have_text("Approved", timeout=10_000)
+        expect(guest_page.locator("[data-approved-count]")).to_have_text("1 of 3 approved")
 
         # The reviewer answers the whole team, picking the owner from the @ autocomplete;
         # the note appears on the owner's board, still without a reload.
@@ -121,12 +126,27 @@ def test_owner_shares_guest_comments_reviewer_approves_live(chromium, live_serve
         expect(owner_page.locator("#review-feed")).to_contain_text("Fine by me", timeout=10_000)
         assert _same_document(owner_page) and _same_document(reviewer_page)
 
+        # The reviewer answers the guest on the first shot: the guest sees the reply arrive
+        # under their comment, marked with the reviewer's name, still without a reload.
+        reviewer_page.goto(f"/panels/{first.pk}/")
+        guests_thread = reviewer_page.locator("#comments .thread").first
+        guests_thread.locator(".reply-box summary").click()
+        guests_thread.get_by_label("Reply", exact=True).fill("Yes, we'll go wider.")
+        guests_thread.get_by_role("button", name="Reply", exact=True).click()
+        expect(reviewer_page.locator("#comments .reply")).to_contain_text("we'll go wider")
+        reply = guest_first.locator(".thread .reply")
+        expect(reply).to_contain_text("Yes, we'll go wider.", timeout=10_000)
+        expect(reply.locator(".comment-who")).to_have_text("rémi")
+        expect(guest_page.locator("#guest-threads-board")).to_contain_text("Fine by me @olga")
+        assert _same_document(guest_page)
+        screenshot(guest_page, shots, "guest-live")
+
         # The panel page shows the guest's thread beside the image, marked as a guest comment;
         # a click on the image pins the owner's reply-to-all to that spot.
         owner_page.goto(f"/panels/{first.pk}/")
         thread = owner_page.locator("#comments .thread").first
-        expect(thread.locator(".comment-who")).to_have_text("Carla")
-        expect(thread.locator(".badge-guest")).to_be_visible()
+        expect(thread.locator(".comment-who")).to_have_text(["Carla", "rémi"])
+        expect(thread.locator(".badge-guest")).to_have_count(1)
         image = owner_page.locator(".panel-editor-side .frame")
         image.click(position={"x": 40, "y": 30})
         expect(image.locator(".mark.is-draft.is-point")).to_have_count(1)
@@ -138,6 +158,21 @@ def test_owner_shares_guest_comments_reviewer_approves_live(chromium, live_serve
         expect(pinned.locator(".badge-mark")).to_have_text("spot")
         expect(image.locator(".mark.is-point:not(.is-draft)")).to_have_count(1)
         screenshot(owner_page, shots, "panel-thread")
+
+        # The owner revokes the link while the guest is on the page: the guest's next poll
+        # gets a 404 and the page says the link is no longer valid.
+        problems.allow(r"status of 404")  # the browser's own line for the poll's 404
+        owner_page.goto(f"/boards/{board.pk}/links/")
+        owner_page.once("dialog", lambda dialog: dialog.accept())
+        owner_page.get_by_role("button", name="Revoke").click()
+        expect(owner_page.locator(".badge-bad")).to_contain_text("revoked")
+        gone = guest_page.locator("[data-link-gone]")
+        expect(gone).to_be_visible(timeout=10_000)
+        expect(gone).to_contain_text("no longer valid")
+        expect(guest_page.get_by_label("Comment on shot 2")).to_be_disabled()
+        expect(guest_page.get_by_role("link", name="Play")).to_be_hidden()
+        assert _same_document(guest_page)
+        screenshot(guest_page, shots, "guest-revoked")
     finally:
         for context in contexts:
             context.close()

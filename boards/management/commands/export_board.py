@@ -1,5 +1,6 @@
 """export_board BOARD_ID --format pdf|zip|mp4|edl|fcpxml --out PATH
 [--layout NAME] [--paper a4|letter] [--orientation portrait|landscape] [--cover] [--cast]
+[--review-status]
 [--fps 24|25|30] [--size 720|1080] [--captions] [--srt PATH]"""
 
 from __future__ import annotations
@@ -34,6 +35,11 @@ class Command(BaseCommand):
         parser.add_argument("--orientation", choices=["portrait", "landscape"], default="landscape")
         parser.add_argument("--cover", action="store_true", help="start with a cover page")
         parser.add_argument("--cast", action="store_true", help="add a cast sheet")
+        parser.add_argument(
+            "--review-status",
+            action="store_true",
+            help="print each panel's approval status and open-comment count (PDF)",
+        )
         parser.add_argument("--fps", type=int, choices=FPS_CHOICES, default=24)
         parser.add_argument(
             "--size", type=int, choices=HEIGHT_CHOICES, default=1080, help="frame height"
@@ -53,7 +59,9 @@ class Command(BaseCommand):
         else:
             self._document(board, format, out, **opts)
 
-    def _document(self, board, format, out, *, layout, paper, orientation, cover, cast, **_):
+    def _document(
+        self, board, format, out, *, layout, paper, orientation, cover, cast, review_status, **_
+    ):
         board_id = board.pk
         try:
             options = export_options(
@@ -63,6 +71,7 @@ class Command(BaseCommand):
                     "orientation": orientation,
                     "cover": cover,
                     "cast_sheet": cast,
+                    "review_status": review_status,
                 }
             )
         except ValidationError as exc:

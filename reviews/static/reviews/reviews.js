@@ -197,6 +197,30 @@
     target.querySelectorAll("[style='']").forEach(function (el) { el.removeAttribute("style"); });
   });
 
+  // --- a live poll that answers 404 ------------------------------------------------------------
+
+  // The board's live poll answers 404 once the page is closed to this person: a guest link that was
+  // revoked or expired. Handled before htmx treats it as an error (which it would log): stop
+  // polling (htmx drops the trigger of a removed element), say so, and disable what can no longer
+  // be sent.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var elt = event.detail && event.detail.elt;
+    var xhr = event.detail && event.detail.xhr;
+    if (!elt || !elt.hasAttribute("data-review-live") || !xhr || xhr.status !== 404) return;
+    event.preventDefault();
+    elt.remove();
+    var notice = document.querySelector("[data-link-gone]");
+    if (!notice) return;
+    notice.classList.remove("hidden");
+    document.querySelectorAll("main form button, main form textarea").forEach(function (el) {
+      el.disabled = true;
+    });
+    document.querySelectorAll("[data-needs-link]").forEach(function (el) {
+      el.classList.add("hidden");
+    });
+    notice.scrollIntoView({ block: "center" });
+  });
+
   document.addEventListener("htmx:afterSwap", function () {
     clearDraft();
     drawMarks();
