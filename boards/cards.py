@@ -123,15 +123,7 @@ def board_cards(request, access: Access[Board]) -> tuple[list[Card], dict]:
         card.unreferenced = tuple(unreferenced.get(card.pk, ()))
         card.job = job_rows.get(card.pk)
         card.previous_changed = card.pk in stale
-        keys[card.pk] = _key(
-            shared,
-            row,
-            casts.get(card.pk, ()),
-            card.unreferenced,
-            job_rows.get(card.pk),
-            card.previous_changed,
-            card,
-        )
+        keys[card.pk] = _key(shared, row, casts.get(card.pk, ()), card.job, card)
     cache = caches["cards"]
     found = cache.get_many(list(keys.values()))
     html = {card.pk: found[keys[card.pk]] for card in cards if keys[card.pk] in found}
@@ -164,7 +156,7 @@ def mark_moves(panels: Sequence[object], order: list[int]) -> None:
         )
 
 
-# Display-only values the page works out for the whole board and a card shows.
+# What a card shows that the page works out for the whole board.
 _CARRIED = (
     "is_first",
     "is_last",
@@ -173,13 +165,17 @@ _CARRIED = (
     "review_status",
     "review_label",
     "open_comments",
+    "unreferenced",
+    "previous_changed",
 )
 
 
-def _key(shared: tuple, panel_row, cast, unreferenced, job_row, stale: bool, card) -> str:
+def _key(shared: tuple, panel_row, cast, job_row, card: Card) -> str:
+    """The cache key of a card: a digest of everything it shows (PANEL_FIELDS of its
+    panel, CAST_FIELDS of its cast, JOB_CARD_FIELDS of its job, the _CARRIED values)."""
     carried = tuple(getattr(card, name) for name in _CARRIED)
-    parts = (shared, tuple(panel_row), tuple(map(tuple, cast)), tuple(unreferenced))
-    text = repr((*parts, job_row and tuple(job_row), stale, carried))
+    parts = (shared, tuple(panel_row), tuple(map(tuple, cast)), job_row and tuple(job_row))
+    text = repr((*parts, carried))
     return "card:" + hashlib.blake2b(text.encode(), digest_size=20).hexdigest()
 
 
@@ -205,17 +201,11 @@ def _render(
 
     panels = board_panels(board, ids=[card.pk for card in missing])
     by_pk = {card.pk: card for card in missing}
-    for panel in panels:
-        attach(panel, **{name: getattr(by_pk[panel.pk], name) for name in _CARRIED})
     state_jobs = jobs.panel_state_jobs(panels)
     for panel in panels:
-        # What `workers.selectors.panels_generation` attaches, as the page read it already.
-        attach(
-            panel,
-            latest_job=state_jobs.get(panel.pk),
-            unreferenced=list(by_pk[panel.pk].unreferenced),
-            previous_changed=by_pk[panel.pk].previous_changed,
-        )
+        # With `latest_job`, what `workers.selectors.panels_generation` would attach.
+        attach(panel, **{name: getattr(by_pk[panel.pk], name) for name in _CARRIED})
+        attach(panel, latest_job=state_jobs.get(panel.pk))
     context = {
         "board": board,
         "access": access,
@@ -230,9 +220,7 @@ def _render(
             shared,
             _values(panel, PANEL_FIELDS),
             [_values(m, CAST_FIELDS) for m in panel.cast.all()],
-            by_pk[panel.pk].unreferenced,
             _values(job, jobs.JOB_CARD_FIELDS) if job else None,
-            by_pk[panel.pk].previous_changed,
             by_pk[panel.pk],
         )
         found[panel.pk] = (key, html)
