@@ -1,6 +1,7 @@
 """Pages under 50 open connections against gunicorn + PostgreSQL, driven by wrk.
 
     .venv/bin/python bench/bench_load.py [--seconds 20] [--clients 50] [--configs 2x1,3x4]
+    (BENCH_LOAD_DB names the scratch database, castboard_load by default)
 
 Production-like: DJANGO_DEBUG=false, studio.settings, whitenoise's manifest
 storage (collectstatic runs first), PostgreSQL in a scratch database
@@ -22,6 +23,7 @@ import argparse
 import contextlib
 import os
 import re
+import resource
 import secrets
 import shutil
 import signal
@@ -39,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-LOAD_DB = "castboard_load"
+LOAD_DB = os.environ.get("BENCH_LOAD_DB", "castboard_load")  # created and dropped
 PASSWORD = "load-test-pass-4821"
 MAX_REQUESTS_PER_CLIENT = 100_000  # a bound on each loop besides the clock
 
@@ -194,6 +196,15 @@ def log_in(client: httpx.Client) -> str:
     return f"csrftoken={csrf_cookie}; sessionid={session}"
 
 
+def poll_url(client: httpx.Client, board_id: int, cookie: str) -> str:
+    """The progress URL the board page polls: with the version it shows, answered 204."""
+    page = client.get(f"/boards/{board_id}/", headers={"Cookie": cookie})
+    match = re.search(r'id="board-progress"[^>]* hx-get="([^"]+)"', page.text)
+    if match is None:
+        raise RuntimeError("the board page does not poll its progress")
+    return match[1].replace("&amp;", "&")
+
+
 # wrk calls done() once at the end; latency is in microseconds.
 WRK_REPORT = """
 done = function(summary, latency, requests)
@@ -214,24 +225,73 @@ class Figures:
     p95_ms: float
     p99_ms: float
     errors: int
+    server_cpu_s: float = 0.0  # gunicorn's processes, all of them
+    wrk_cpu_s: float = 0.0
+    seconds: float = 0.0
+
+    @property
+    def server_ms_per_request(self) -> float:
+        return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
+
+    @property
+    def cores_ceiling(self) -> float:
+        """Requests/s the server's CPU per request allows with every core to itself."""
+        per = self.server_ms_per_request
+        return (os.cpu_count() or 1) * 1000 / per if per else 0.0
+
+
+def process_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process `root` and its children so far (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile
+        pid, ppid = int(stat.parent.name), int(fields[1])
+        if root in (pid, ppid):
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
 
 
 def run_wrk(
-    name: str, url: str, *, cookie: str, clients: int, seconds: float, script: Path
+    name: str, url: str, *, cookie: str, clients: int, seconds: float, script: Path, server: int
 ) -> Figures:
     """One endpoint under `clients` open connections for `seconds`, by wrk (one thread:
-    it shares the machine with the server, so it should take as little of it as it can)."""
+    it shares the machine with the server, so it should take as little of it as it can).
+
+    Also counts the CPU time gunicorn (process `server` and its workers) and wrk spent.
+    """
     cmd = ["wrk", "-t1", f"-c{clients}", f"-d{max(1, round(seconds))}s", "--timeout", "30s"]
     cmd += ["-s", str(script)]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
+    server_before = process_cpu(server)
+    wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.monotonic()
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
+    took = time.monotonic() - started
+    wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    server_cpu = process_cpu(server) - server_before
+    wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (
+        wrk_before.ru_utime + wrk_before.ru_stime
+    )
     match = re.search(r"^RESULT (\d+) (\d+) (\d+) (\d+) (\d+) (\d+) (\d+)$", out, re.M)
     if match is None:
         raise SystemExit(f"wrk printed no result for {name}:\n{out}")
     total, micros, p50, p95, p99, failed, bad_status = (int(g) for g in match.groups())
     return Figures(
-        name, total, total / (micros / 1e6), p50 / 1000, p95 / 1000, p99 / 1000, failed + bad_status
+        name,
+        total,
+        total / (micros / 1e6),
+        p50 / 1000,
+        p95 / 1000,
+        p99 / 1000,
+        failed + bad_status,
+        server_cpu,
+        wrk_cpu,
+        took,
     )
 
 
@@ -249,14 +309,27 @@ def drain(base: str, *, within: float = 120) -> None:
 
 def report(rows: list[Figures]) -> None:
     print(
-        f"\n{'endpoint':<26}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
+        f"\n{'endpoint':<34}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'p99 ms':>9}{'errors':>8}{'p50 / log-in':>14}"
     )
     base = next(r for r in rows if r.name.startswith("log-in")).p50_ms
     for r in rows:
         print(
-            f"{r.name:<26}{r.requests:>9}{r.per_second:>9.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
+            f"{r.name:<34}{r.requests:>9}{r.per_second:>9.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
             f"{r.p99_ms:>9.1f}{r.errors:>8}{r.p50_ms / base:>13.1f}x"
+        )
+    # Where the CPU went: the server's per request, wrk's own share, and what the
+    # server's cost per request would allow with the cores to itself.
+    cores = os.cpu_count() or 1
+    print(
+        f"\n{'endpoint':<34}{'server CPU ms/req':>18}{'server cores':>13}{'wrk cores':>10}"
+        f"{f'req/s ceiling ({cores} cores)':>26}"
+    )
+    for r in rows:
+        span = r.seconds or 1
+        print(
+            f"{r.name:<34}{r.server_ms_per_request:>18.2f}{r.server_cpu_s / span:>13.2f}"
+            f"{r.wrk_cpu_s / span:>10.2f}{r.cores_ceiling:>26.0f}"
         )
 
 
@@ -301,12 +374,14 @@ def main() -> None:
             gunicorn, base = start_gunicorn(env, port, workers, threads, var_dir / "gunicorn.log")
             with httpx.Client(base_url=base, timeout=30) as http:
                 cookie = log_in(http)
+                polled = poll_url(http, board_id, cookie)
             kind = f"gthread, {threads} threads each" if threads > 1 else "sync"
             print(f"\ngunicorn: {workers} workers ({kind})", end="")
             routes = [
                 ("log-in page (baseline)", "/login/", ""),
                 (f"board page ({args.panels} panels)", f"/boards/{board_id}/", cookie),
-                ("progress poll", f"/boards/{board_id}/progress/", cookie),
+                ("progress poll, every card", f"/boards/{board_id}/progress/", cookie),
+                ("progress poll, nothing new (204)", polled, cookie),
                 ("media thumbnail", media_path, cookie),
             ]
             rows = []
@@ -322,6 +397,7 @@ def main() -> None:
                         clients=args.clients,
                         seconds=args.seconds,
                         script=script,
+                        server=gunicorn.pid,
                     )
                 )
             report(rows)

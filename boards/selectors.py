@@ -17,11 +17,14 @@ def boards_for_project(project: Project) -> QuerySet[Board]:
     )
 
 
-def board_panels(board: Board) -> list[Panel]:
-    """Every panel of a board with what its card shows, in a fixed number of queries."""
+def board_panels(board: Board, ids: list[int] | None = None) -> list[Panel]:
+    """Every panel of a board (or those of `ids`) with what its card shows, in a fixed
+    number of queries."""
+    panels = Panel.objects.filter(board=board)
+    if ids is not None:
+        panels = panels.filter(pk__in=ids)
     return list(
-        Panel.objects.filter(board=board)
-        .select_related("selected_take", "location")
+        panels.select_related("selected_take", "location")
         .prefetch_related(
             Prefetch(
                 "cast",

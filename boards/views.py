@@ -15,6 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from django_htmx.http import trigger_client_event
 
 from boards import selectors, services
+from boards.cards import board_cards, mark_moves
 from boards.forms import (
     INLINE_FIELDS,
     PANEL_FIELDS,
@@ -36,10 +37,11 @@ from reviews.views import board_review_context, panel_review_context
 from studio import edits
 from studio.access import Access, Need, board_for, panel_for, project_for, take_for
 from studio.http import HtmxHttpRequest, attach
+from workers import progress
+from workers.models import GenerationJob
 from workers.selectors import (
     failed_edits,
     instruction_words,
-    latest_jobs_by_panel,
     panel_state_jobs,
     panels_generation,
     project_spend,
@@ -82,27 +84,13 @@ def _order_payload(board_id: int) -> list[dict[str, int]]:
     return [{"id": pk, "number": i + 1} for i, pk in enumerate(selectors.board_order(board_id))]
 
 
-def _mark_moves(panels: list[Panel], order: list[int]) -> None:
-    """Give each card's "move left/right" forms the `after` value they post without JS."""
-    index = {pk: i for i, pk in enumerate(order)}
-    for panel in panels:
-        i = index.get(panel.pk, 0)
-        attach(
-            panel,
-            is_first=i == 0,
-            is_last=i == len(order) - 1,
-            left_after=order[i - 2] if i >= 2 else None,
-            right_after=order[i + 1] if i + 1 < len(order) else None,
-        )
-
-
 def _card_context(panel: Panel, access: Access, board: Board) -> dict:
     return {"panel": panel, "board": board, "access": access, "frame_class": frame_class(board)}
 
 
 def _render_card(request: HttpRequest, panel_id: int, access: Access) -> HttpResponse:
     panel = selectors.panel_card(panel_id)
-    _mark_moves([panel], selectors.board_order(panel.board_id))
+    mark_moves([panel], selectors.board_order(panel.board_id))
     newest = panel_state_jobs([panel])
     panels_generation([panel], newest)
     return render(request, "boards/_panel_card.html", _card_context(panel, access, panel.board))
@@ -147,11 +135,15 @@ def board_create(request, project_id):
 def board_detail(request, pk):
     access = board_for(request.user, pk)
     board = access.obj
-    panels = selectors.board_panels(board)
-    _mark_moves(panels, [p.pk for p in panels])
-    jobs = latest_jobs_by_panel(board)
-    unreferenced = panels_generation(panels, jobs)
-    active = sum(1 for job in jobs.values() if job.is_active)
+    panels, review = board_cards(request, access)
+    jobs = {card.pk: card.job for card in panels if card.job}
+    active = sum(1 for job in jobs.values() if job[1] in GenerationJob.ACTIVE_STATES)
+    unreferenced = sorted({name for card in panels for name in card.unreferenced})
+    spend = project_spend(access.project)
+    # The progress poll answers "nothing new" while it would show what the page shows.
+    shown = progress.version(jobs, spend, access.project.spending_cap)
+    if active:
+        progress.remember(board.pk, shown, jobs)
     context = {
         "board": board,
         "project": access.project,
@@ -161,10 +153,11 @@ def board_detail(request, pk):
         "active": active,
         "total": len(jobs),
         "done": len(jobs) - active,
-        "spend": project_spend(access.project),
+        "spend": spend,
+        "progress_version": shown,
         "unreferenced": unreferenced_warning(unreferenced) if unreferenced else "",
     }
-    context.update(board_review_context(request, access, panels))
+    context.update(board_review_context(request, access, panels, review))
     return render(request, "boards/board_detail.html", context)
 
 

@@ -51,10 +51,10 @@ def _thread_url(board_id: int, panel_id: int | None) -> str:
 # --- what the board and panel pages show ------------------------------------------------
 
 
-def board_review_context(request, access: Access, panels: list[Panel]) -> dict:
-    """What the board page's review parts show; `panels` narrowed by the open-comments filter."""
+def board_review_context(request, access: Access, panels: list, summary: dict) -> dict:
+    """What the board page's review parts show; `panels` (with `review_cards`' attributes,
+    whose counts are `summary`) narrowed by the open-comments filter."""
     board = access.obj
-    summary = selectors.review_cards(board, panels)
     only_open = request.GET.get("comments") == "open"
     context = {
         "review": summary,

@@ -174,3 +174,11 @@ def bucket(moto_endpoint, settings):
     made = new_bucket(moto_endpoint)
     use_bucket(settings, made)
     return made
+
+
+@pytest.fixture(autouse=True)
+def _fresh_card_cache():
+    """Each test starts with no board cards cached (the cache lives as long as the process)."""
+    from django.core.cache import caches
+
+    caches["cards"].clear()

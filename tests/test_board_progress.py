@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -13,10 +15,13 @@ from workers.models import GenerationJob
 
 pytestmark = pytest.mark.django_db
 
-# Session, user, board, membership; every panel's job state, jobs finished lately,
-# the cards to send and their jobs; their cast, the sheets with images; the spend.
-# (Continuing panels or cast on default sheets add one query each, for any size.)
-PROGRESS_QUERIES = 11
+# Session, user, board, membership; every panel's job row, the spend: all an
+# unchanged poll reads.
+UNCHANGED_QUERIES = 6
+# Then jobs finished lately (when the version shown is not known), the cards to
+# send and their jobs, their cast and the sheets with images. (Continuing
+# panels or cast on default sheets add one query each, for any size.)
+PROGRESS_QUERIES = UNCHANGED_QUERIES + 5
 
 
 def generating_board(team, name: str, panels: int):
@@ -56,3 +61,73 @@ def test_viewer_poll_shows_progress_without_controls(team, viewer_client):
     html = viewer_client.get(reverse("board_progress", args=[board.pk])).content.decode()
     assert html.count('class="gen-status"') == 3
     assert "Cancel" not in html and "csrfmiddlewaretoken" not in html
+
+
+def poll_url(html: str) -> str:
+    """The URL the page's (or the last answer's) progress bar polls next."""
+    found = re.search(r'id="board-progress"[^>]* hx-get="([^"]+)"', html)
+    assert found, "the bar polls while something is under way"
+    return found.group(1).replace("&amp;", "&")
+
+
+@pytest.mark.parametrize("panels", [10, 200])
+def test_unchanged_poll_answers_an_empty_204(team, editor_client, panels):
+    board = generating_board(team, f"Board of {panels}", panels)
+    page = editor_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = editor_client.get(poll_url(page))
+
+    assert response.status_code == 204
+    assert response.content == b""
+    assert len(ctx.captured_queries) == UNCHANGED_QUERIES, "\n".join(q["sql"][:150] for q in ctx)
+
+
+def test_poll_sends_only_the_cards_that_changed(team, editor_client):
+    board = generating_board(team, "Busy", 200)
+    page = editor_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+    moved = board.panels.order_by("position")[7]
+    GenerationJob.objects.filter(panel=moved).update(progress=0.9)
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = editor_client.get(poll_url(page))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.count('class="gen-status"') == 1
+    assert f'id="gen-{moved.pk}"' in html and "90%" in html
+    assert len(ctx.captured_queries) == PROGRESS_QUERIES - 1  # no "finished lately"
+    # The answer names what it shows: asked again, nothing new.
+    assert editor_client.get(poll_url(html)).status_code == 204
+
+
+def test_poll_of_a_finished_job_sends_its_card_and_stops_when_all_are_done(team, editor_client):
+    board = generating_board(team, "Ending", 3)
+    page = editor_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+    GenerationJob.objects.filter(panel__board=board).update(state="succeeded")
+
+    html = editor_client.get(poll_url(page)).content.decode()
+
+    assert html.count('class="gen-status"') == 3
+    assert "Generated" in html
+    assert "hx-get" not in html  # nothing under way: the bar stops polling
+
+
+def test_spend_change_alone_updates_the_bar_without_cards(team, editor_client):
+    board = generating_board(team, "Costly", 5)
+    page = editor_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+    GenerationJob.objects.filter(panel__board=board).update(estimated_cost=2)
+
+    html = editor_client.get(poll_url(page)).content.decode()
+
+    assert "Spent so far: 10.00 credits" in html
+    assert 'class="gen-status"' not in html
+
+
+def test_a_version_not_known_here_sends_every_card_under_way(team, editor_client):
+    board = generating_board(team, "Elsewhere", 4)
+    url = reverse("board_progress", args=[board.pk])
+
+    for shown in ("0" * 24, "not-a-version"):
+        html = editor_client.get(url, {"v": shown}).content.decode()
+        assert html.count('class="gen-status"') == 4

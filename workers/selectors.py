@@ -264,17 +264,27 @@ def panel_state_jobs(panels: list[Panel]) -> dict[int, GenerationJob]:
     return _state_jobs(GenerationJob.objects.filter(panel__in=panels))
 
 
-def latest_job_states(board: Board) -> dict[int, tuple[int, str]]:
-    """For each panel of the board: (id, state) of the job `latest_jobs_by_panel` gives.
+# What a card's generation line shows of a job, as plain values (`job_card_rows`).
+JOB_CARD_FIELDS = (
+    "id",
+    "state",
+    "progress",
+    "error_code",
+    "error_message",
+    "backend",
+    "model",
+    "after__panel__position",
+)
 
-    Plain values, no model instances: the progress poll needs the states of
-    every panel but the whole job only for the cards it sends.
-    """
+
+def job_card_rows(board: Board) -> dict[int, tuple]:
+    """For each panel of the board: JOB_CARD_FIELDS of the job `latest_jobs_by_panel` gives,
+    in one query and without model instances (the board page keys its cards with them)."""
     return {
-        panel_id: (pk, state)
-        for pk, panel_id, state in GenerationJob.objects.filter(
+        row[0]: row[1:]
+        for row in GenerationJob.objects.filter(
             pk__in=_newest_ids(GenerationJob.objects.filter(panel__board=board))
-        ).values_list("id", "panel_id", "state")
+        ).values_list("panel_id", *JOB_CARD_FIELDS)
     }
 
 
@@ -357,27 +367,43 @@ def unreferenced_cast(panels: list[Panel]) -> dict[int, list[str]]:
     They would be drawn from their description only; pages say so before
     anyone asks for the panel. Three queries for any number of panels.
     """
-    members = list(CastMember.objects.filter(panel__in=panels).select_related("character"))
-    if not members:
+    return unreferenced_in(cast_rows(CastMember.objects.filter(panel__in=panels)))
+
+
+# A cast member as the board's cards and the reference check read it, without model instances.
+CAST_ROW_FIELDS = ("panel_id", "character_id", "character__name", "sheet_id", "order", "pk")
+
+
+def cast_rows(members) -> list[tuple]:
+    """`members` (a CastMember queryset) as plain rows: CAST_ROW_FIELDS, then the sheet's
+    name and the placement note, in cast order."""
+    return list(
+        members.order_by("order", "pk").values_list(*CAST_ROW_FIELDS, "sheet__name", "placement")
+    )
+
+
+def unreferenced_in(rows: list[tuple]) -> dict[int, list[str]]:
+    """`unreferenced_cast` over rows from `cast_rows`: at most two more queries."""
+    if not rows:
         return {}
     defaults = dict(
         ReferenceSheet.objects.filter(
-            character_id__in={m.character_id for m in members if not m.sheet_id}, is_default=True
+            character_id__in={row[1] for row in rows if not row[3]}, is_default=True
         ).values_list("character_id", "pk")
     )
 
-    def sheet_of(member: CastMember) -> int | None:
-        return member.sheet_id or defaults.get(member.character_id)
+    def sheet_of(row: tuple) -> int | None:
+        return row[3] or defaults.get(row[1])
 
     with_images = set(
-        ReferenceImage.objects.filter(sheet_id__in={sheet_of(m) for m in members} - {None})
+        ReferenceImage.objects.filter(sheet_id__in={sheet_of(row) for row in rows} - {None})
         .values_list("sheet_id", flat=True)
         .distinct()
     )
     found: dict[int, list[str]] = {}
-    for member in sorted(members, key=lambda m: (m.order, m.pk)):
-        if sheet_of(member) not in with_images:
-            found.setdefault(member.panel_id, []).append(member.character.name)
+    for row in rows:  # already in cast order
+        if sheet_of(row) not in with_images:
+            found.setdefault(row[0], []).append(row[2])
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 from django.contrib import messages
@@ -18,15 +19,15 @@ from django.views.decorators.http import require_GET, require_POST
 from boards.models import Panel
 from boards.views import frame_class
 from studio.access import Need, board_for, job_for, panel_for, take_for
-from workers import registry, services, tasks
+from workers import progress, registry, services, tasks
 from workers.backends import masks
 from workers.backends.masks import MAX_FEATHER
 from workers.forms import BoardGenerateForm, InstructionForm, RegionEditForm
 from workers.models import GenerationJob
 from workers.selectors import (
     instruction_words,
+    job_card_rows,
     jobs_by_panel,
-    latest_job_states,
     panels_finished_since,
     panels_generation,
     polling_job_for_task,
@@ -103,23 +104,36 @@ def board_generate(request, pk):
 
 
 def board_progress_view(request, board_id: int) -> HttpResponse:
+    """The board's progress, polled every 2 s while something is under way.
+
+    `?v=` names the version the page shows: unchanged, the answer is an empty
+    204 (one query of job states and one of the spend); changed, only the
+    cards whose job moved are drawn.
+    """
     access = board_for(request.user, board_id)
     board = access.obj
-    states = latest_job_states(board)
-    active_panels = {
-        pk for pk, (_, state) in states.items() if state in GenerationJob.ACTIVE_STATES
-    }
-    recent = timezone.now() - timedelta(seconds=30)
-    # Any job finished lately, a failed edit too: its card stops showing it under way.
-    changed = active_panels | panels_finished_since(board, recent)
+    project = access.project
+    rows = job_card_rows(board)
+    spend = project_spend(project)
+    now = progress.version(rows, spend, project.spending_cap)
+    shown = request.GET.get("v", "")
+    if shown == now:
+        return HttpResponse(status=204)
+    active_panels = {pk for pk, row in rows.items() if row[1] in GenerationJob.ACTIVE_STATES}
+    changed = progress.changed_since(board.pk, shown, rows) if _VERSION.fullmatch(shown) else None
+    if changed is None:
+        # Any job finished lately, a failed edit too: its card stops showing it under way.
+        recent = timezone.now() - timedelta(seconds=30)
+        changed = active_panels | panels_finished_since(board, recent)
+    progress.remember(board.pk, now, rows)
     panels = list(
         Panel.objects.filter(pk__in=changed).select_related("selected_take").order_by("position")
     )
     # Whole jobs only for the cards sent; the bar needs the states alone.
-    panels_generation(panels, jobs_by_panel([states[p.pk][0] for p in panels if p.pk in states]))
+    panels_generation(panels, jobs_by_panel([rows[p.pk][0] for p in panels if p.pk in rows]))
     # Counted from the same jobs as the board page, so the bar agrees with the cards.
     active = len(active_panels)
-    total = len(states)
+    total = len(rows)
     context = {
         "board": board,
         "access": access,
@@ -129,11 +143,15 @@ def board_progress_view(request, board_id: int) -> HttpResponse:
         "total": total,
         "percent": int(100 * (total - active) / total) if total else 100,
         "frame_class": frame_class(board),
-        "spend": project_spend(access.project),
-        "project": access.project,
+        "spend": spend,
+        "project": project,
+        "progress_version": now,
         "oob": True,
     }
     return render(request, "workers/_board_progress.html", context)
+
+
+_VERSION = re.compile(r"[0-9a-f]{24}")
 
 
 @login_required
