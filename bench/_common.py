@@ -27,7 +27,8 @@ sys.path.insert(0, str(ROOT))
 from tests.fakes.bfl_server import FakeBFL, FakeConfig  # noqa: E402 - needs the path above
 
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
-BENCH_DB = "castboard_bench"
+# Created fresh and dropped by every run: give each engineer sharing a server their own.
+BENCH_DB = os.environ.get("BENCH_DB", "castboard_bench")
 # The test suite's Redis database; only our queues are purged, nothing is flushed.
 REDIS_URL = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/15")
 

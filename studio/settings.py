@@ -420,6 +420,9 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("STUDIO_LOG_LEVEL", "INFO")},
     "loggers": {
         "django.db.backends": {"level": "WARNING"},
+        # httpx logs every request at INFO: with a worker at INFO (celery -l INFO) that is
+        # a formatted line per poll and download, and signed result URLs in the log.
+        "httpx": {"level": "WARNING"},
         # Django's own console handler (debug only) would print every line twice
         # beside the root handler; let its records reach the root handler alone.
         "django": {"handlers": [], "level": "INFO", "propagate": True},

@@ -410,3 +410,36 @@ def test_transition_moves_a_job_only_from_the_states_given(team, bfl, driver):
     assert not transition(job.pk, State.QUEUED, state=State.FAILED)  # the second mover loses
     job.refresh_from_db()
     assert job.state == State.CANCELLED
+
+
+def test_transition_stamps_updated_and_a_losing_move_leaves_it(team, bfl, driver):
+    from workers.pipeline.states import transition
+
+    board = make_board(team.project, panels=1)
+    job = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs[0]
+    long_ago = timezone.now() - timedelta(hours=1)
+    GenerationJob.objects.filter(pk=job.pk).update(updated=long_ago)
+
+    assert not transition(job.pk, State.POLLING, progress=0.5)  # not polling: untouched
+    job.refresh_from_db()
+    assert job.updated == long_ago
+
+    before = timezone.now()
+    assert transition(job.pk, State.QUEUED, next_poll_at=None)
+    job.refresh_from_db()
+    assert before <= job.updated <= timezone.now()
+
+
+def test_a_board_run_through_the_pipeline_leaves_updated_at_its_last_move(team, bfl, driver):
+    board = make_board(team.project, panels=2)
+    jobs_request(panels=panels_of(board), user=team.editor, backend="bfl")
+    requested = timezone.now()
+
+    driver.run()
+
+    for job in GenerationJob.objects.filter(panel__board=board):
+        assert job.state == State.SUCCEEDED
+        # The last move (to succeeded) went through transition(), an UPDATE that
+        # auto_now never sees: `updated` must still be the moment it finished.
+        assert job.updated >= requested
+        assert job.updated >= job.finished

@@ -22,6 +22,7 @@ import hmac
 import io
 import json
 import math
+import random
 import secrets
 import threading
 import time
@@ -65,6 +66,10 @@ class FakeConfig:
     # Seconds from submit until Ready. Before that the status is initial_status, then
     # each of `working_statuses` in turn (e.g. ("Reasoning", "Generating")).
     latency_s: float = 0.05
+    # Each task's latency is drawn from latency_s x (1 ± latency_spread), uniformly,
+    # from a generator seeded with latency_seed: the same run gets the same latencies.
+    latency_spread: float = 0.0
+    latency_seed: int = 16
     initial_status: str = "Pending"
     working_statuses: tuple[str, ...] = ()
     # Tasks not yet final count as in flight; above the cap submit answers 429.
@@ -130,6 +135,7 @@ class _Task:
     height: int
     output_format: str
     statuses: tuple[str, ...]
+    ready_wall: float = 0.0  # ready_at on the time.time() clock, for benchmarks
     image: bytes | None = field(default=None, repr=False)
 
     def in_flight(self, now: float) -> bool:
@@ -155,6 +161,7 @@ class FakeBFL:
         self._max_in_flight = 0
         self._count_429 = 0
         self._secret = secrets.token_bytes(16)
+        self._latencies = random.Random(self.config.latency_seed)
         self._servers: dict[str, _Server] = {}
         self._threads: list[threading.Thread] = []
         self.base_url = ""
@@ -226,6 +233,18 @@ class FakeBFL:
         with self._lock:
             return list(self._tasks)
 
+    def ready_times(self) -> dict[str, tuple[str, float]]:
+        """Task id -> (prompt, when it was or will be ready on the time.time() clock)."""
+        with self._lock:
+            return {
+                t.id: (str(t.body.get("prompt", "")), t.ready_wall) for t in self._tasks.values()
+            }
+
+    def latencies(self) -> list[float]:
+        """Each accepted task's latency, in the order of submission."""
+        with self._lock:
+            return [t.ready_at - t.created for t in self._tasks.values()]
+
     @property
     def max_in_flight_seen(self) -> int:
         with self._lock:
@@ -248,6 +267,7 @@ class FakeBFL:
             self._tasks.clear()
             self._max_in_flight = 0
             self._count_429 = 0
+            self._latencies = random.Random(self.config.latency_seed)
 
     # --- protocol -------------------------------------------------------------
     def _record(self, role: str, handler: BaseHTTPRequestHandler, body: Any) -> None:
@@ -294,17 +314,21 @@ class FakeBFL:
                 if not cfg.submit_fail_after_record:
                     return cfg.submit_fail_status, {}, {"detail": "Internal Server Error"}
             cfg.credits -= cost
+            latency = max(0.0, cfg.latency_s)
+            if cfg.latency_spread:
+                latency *= self._latencies.uniform(1 - cfg.latency_spread, 1 + cfg.latency_spread)
             task = _Task(
                 id=secrets.token_hex(16),
                 model=model,
                 body=_without_images(body),
                 created=now,
-                ready_at=now + max(0.0, cfg.latency_s),
+                ready_at=now + latency,
                 fate=self._fate(str(body.get("prompt", ""))),
                 width=width,
                 height=height,
                 output_format=str(body.get("output_format") or "jpeg"),
                 statuses=(cfg.initial_status, *cfg.working_statuses),
+                ready_wall=time.time() + latency,
             )
             self._tasks[task.id] = task
             flying = sum(1 for t in self._tasks.values() if t.in_flight(now))

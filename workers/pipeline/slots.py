@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from django.db import transaction
+from django.db import connections, router, transaction
 from django.db.models import Count, F, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
@@ -142,7 +142,16 @@ def claim_slot(job: GenerationJob, cap: int) -> bool:
 
 def _lock_slots(backend: str) -> None:
     """Serialise slot claims for a backend until the current transaction ends."""
-    list(BackendSlots.objects.select_for_update().filter(backend=backend))
+    connection = connections[router.db_for_write(BackendSlots)]
+    if not connection.features.has_select_for_update:
+        # SQLite: BEGIN IMMEDIATE (see settings) has already taken the write lock.
+        return
+    with connection.cursor() as cursor:
+        # Plain SQL: the ORM spends more CPU building this than the database running it.
+        cursor.execute(_LOCK_SQL, [backend])
+
+
+_LOCK_SQL = f"SELECT backend FROM {BackendSlots._meta.db_table} WHERE backend = %s FOR UPDATE"  # noqa: S608
 
 
 _slots_rows: set[str] = set()

@@ -9,8 +9,10 @@ from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
+from django.utils import timezone
 
 from workers.models import GenerationJob
+from workers.pipeline.plain_update import update_job
 
 State = GenerationJob.State
 
@@ -66,8 +68,14 @@ def transition(
     step delivered twice finds the job moved on and does nothing. Extra
     `conditions` (Q objects or boolean expressions) narrow the claim, e.g.
     "a provider slot is free" or "the lease I read is still the current one".
+    Sets `updated` too: `auto_now` is applied by save(), never by an UPDATE.
     """
     states = [from_states] if isinstance(from_states, str) else list(from_states)
+    fields.setdefault("updated", timezone.now())
+    if not conditions:
+        changed = update_job(job_id, states, fields)
+        if changed is not None:
+            return bool(changed)
     return bool(
         GenerationJob.objects.filter(*conditions, pk=job_id, state__in=states).update(**fields)
     )
