@@ -13,4 +13,9 @@ urlpatterns = [
         script_views.script_preview,
         name="script_preview",
     ),
+    path(
+        "script-imports/<int:pk>/",
+        script_views.script_import_status,
+        name="script_import_status",
+    ),
 ]

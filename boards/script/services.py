@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import string
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -18,7 +19,7 @@ from django.utils import timezone
 
 from boards.models import Board, CastMember, Panel
 from boards.script.breakdown import BoardPlan, PanelPlan
-from boards.script.matching import Bible, name_key
+from boards.script.matching import Bible, Person, name_key
 from boards.script.selectors import NEW, Preview, bible_for, script_boards
 from boards.services import _SHADOW, _renumber
 from characters.models import Character, Location
@@ -29,6 +30,8 @@ from studio.models import Project
 _BATCH = 2000
 
 Choice = int | str | None  # a character/location id, NEW, or None for "no one"
+# Told (stage, done, total) as an import goes: "matching" beat by beat, then "saving".
+Progress = Callable[[str, int, int], None]
 
 
 @dataclass
@@ -66,19 +69,66 @@ def _display(name: str) -> str:
 
 
 class _Resolver:
-    """Names of one import to ids, the person's choices first, then the bible."""
+    """Names of one import to ids, the person's choices first, then the bible.
+
+    `prepare` does the costly part (every beat's text scanned for names)
+    before the write transaction opens, so that transaction only writes.
+    Characters still to be created stand in with negative ids until
+    `_create_missing` has given them theirs.
+    """
 
     def __init__(self, bible: Bible, cues: dict[str, Choice], places: dict[str, Choice]):
         self.bible, self.cues, self.places = bible, cues, places
+        self._keys: dict[str, str] = {}  # a cue or place as written -> its name key
+        self._mentions: dict[int, list[int]] = {}  # id(beat) -> characters named in its action
+        self._stand_ins: dict[int, str] = {}  # negative id -> the cue key to be created
+
+    def _key(self, name: str) -> str:
+        key = self._keys.get(name)
+        if key is None:
+            key = self._keys[name] = name_key(name)
+        return key
+
+    def prepare(self, preview: Preview, progress: Progress | None = None) -> None:
+        """Scan every beat for the characters it names, reporting beats done."""
+        people = list(self.bible.people.values())
+        for row in preview.cues:
+            if self.cues.get(row.key) == NEW:
+                stand_in = -1 - len(self._stand_ins)
+                self._stand_ins[stand_in] = row.key
+                people.append(Person(stand_in, _display(row.label)))
+        scan = Bible(people, list(self.bible.places.values()))
+        total = preview.panel_count
+        done = 0
+        for board in preview.boards:
+            for beat in board.panels:
+                self._mentions[id(beat)] = scan.mentioned(beat.action)
+            done += len(board.panels)
+            if progress is not None:
+                progress("matching", done, total)
+
+    def _mentioned(self, beat: PanelPlan) -> list[int]:
+        found = self._mentions.get(id(beat))
+        if found is None:
+            return self.bible.mentioned(beat.action)
+        ids = []
+        for pk in found:
+            if pk < 0:  # created since: its cue's choice now holds its id
+                chosen = self.cues.get(self._stand_ins[pk])
+                if not isinstance(chosen, int):
+                    continue
+                pk = chosen
+            ids.append(pk)
+        return ids
 
     def cast(self, panel: PanelPlan) -> list[int]:
         ids: list[int] = []
         for cue in panel.speakers:
-            key = name_key(cue)
-            chosen = self.cues.get(key, self.bible.character_for(cue))
+            key = self._key(cue)
+            chosen = self.cues[key] if key in self.cues else self.bible.character_for(cue)
             if isinstance(chosen, int) and chosen not in ids:
                 ids.append(chosen)
-        for pk in self.bible.mentioned(panel.action):
+        for pk in self._mentioned(panel):
             if pk not in ids:
                 ids.append(pk)
         return ids
@@ -86,7 +136,8 @@ class _Resolver:
     def location(self, panel: PanelPlan) -> int | None:
         if not panel.place:
             return None
-        chosen = self.places.get(name_key(panel.place), self.bible.location_for(panel.place))
+        key = self._key(panel.place)
+        chosen = self.places[key] if key in self.places else self.bible.location_for(panel.place)
         return chosen if isinstance(chosen, int) else None
 
 
@@ -265,12 +316,15 @@ def script_import(
     locations: dict[str, Choice] | None = None,
     create_missing: bool = False,
     dry_run: bool = False,
+    progress: Progress | None = None,
 ) -> ImportResult:
     """Save a previewed script: new boards, or (preview with a diff) the revision of earlier ones.
 
     `characters` / `locations` map a name key to an id, NEW or None and win
     over the automatic match; `create_missing` creates every unmatched name.
     With `dry_run` everything is done and rolled back, so the report is exact.
+    Names are matched before the one transaction that writes everything
+    opens; `progress` hears of both stages. An error rolls everything back.
     """
     cues = dict(characters or {})
     places = dict(locations or {})
@@ -282,11 +336,15 @@ def script_import(
             if row.key not in places and row.match is None:
                 places[row.key] = NEW
     result = ImportResult()
+    resolver = _Resolver(bible_for(project), cues, places)
+    resolver.prepare(preview, progress)
+    if progress is not None:
+        progress("saving", 0, 1)
     try:
         with transaction.atomic():
             _create_missing(project, preview, cues, places, result)
-            bible = bible_for(project)
-            resolver = _Resolver(bible, cues, places)
+            # Read again for the report's names, with the characters just created.
+            resolver.bible = bible_for(project)
             if preview.diff is None:
                 _create_boards(project, preview.boards, file_name, resolver, result)
             else:
