@@ -19,7 +19,10 @@ SCRIPT = Path(__file__).parent.parent / "scripts" / "lighthouse.fountain"
 
 
 @pytest.fixture
-def writer(db):
+def writer(db, settings):
+    # No Celery worker runs here: eager mode saves the confirmed import inside the
+    # POST, so its status page is done and moves on to the boards at once.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     user = UserFactory(username="writer", password=PASSWORD)
     membership = MembershipFactory(user=user, role=Membership.Role.EDITOR)
     CharacterFactory(project=membership.project, name="Mara Quinn")
