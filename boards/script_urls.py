@@ -18,4 +18,9 @@ urlpatterns = [
         script_views.script_import_status,
         name="script_import_status",
     ),
+    path(
+        "panels/<int:pk>/script-seen/",
+        script_views.panel_script_seen,
+        name="panel_script_seen",
+    ),
 ]

@@ -17,16 +17,16 @@ from django.core.files.storage import default_storage
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from boards.models import ScriptImport
-from boards.script import runs, selectors
+from boards.script import runs, selectors, services
 from boards.script.breakdown import Options
 from boards.script.document import ScriptError
 from boards.script.forms import ScriptOptionsForm, ScriptUploadForm
 from boards.script.selectors import NEW, Preview, script_boards
 from characters.models import Character, Location
-from studio.access import Need, project_for, scoped
+from studio.access import Need, panel_for, project_for, scoped
 from studio.http import HtmxHttpRequest
 
 _SESSION = "script_imports"  # {project id: {"path": stored file, "name": uploaded name}}
@@ -240,3 +240,15 @@ def script_import_status(request: HtmxHttpRequest, pk: int):
     if request.htmx:
         return render(request, "boards/script_import_status.html", context)
     return render(request, "boards/script_import_status_page.html", context)
+
+
+@login_required
+@require_POST
+def panel_script_seen(request: HtmxHttpRequest, pk: int):
+    """An editor has read a changed beat's new text: the mark goes (htmx: the badge goes)."""
+    access = panel_for(request.user, pk, Need.WRITE)
+    panel = access.obj
+    services.panel_script_seen(panel=panel)
+    if request.htmx:
+        return render(request, "boards/script_state.html", {"panel": panel, "access": access})
+    return redirect(reverse("board_detail", kwargs={"pk": panel.board_id}) + f"#panel-{panel.pk}")

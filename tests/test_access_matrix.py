@@ -147,6 +147,7 @@ CASES: dict[str, Case] = {
     "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     # Only editors import, so only they follow an import's progress.
     "script_import_status": c("script_import", ("GET", WRITE)),
+    "panel_script_seen": c("panel", ("POST", WRITE)),
     "comment_create": c("board", ("POST", READ), body="Looks good"),
     # Anyone who reads comments; the world's comment is the owner's, and only its author
     # edits it, the author or an owner deletes it, the author or a reviewer and up resolves

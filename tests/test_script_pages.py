@@ -200,3 +200,60 @@ def test_upload_over_the_size_limit_is_refused_before_reading(team, editor_clien
     response = _upload(editor_client, team.project, b"INT. A - DAY\n\n" + b"a" * 1024 * 1024)
     assert "The file is 1.0 MB; scripts up to 1 MB can be imported." in response.content.decode()
     assert editor_client.get(_preview_url(team.project)).status_code == 302
+
+
+def _changed_and_cut(client, project, confirm):
+    _upload(client, project, DRAFT_1)
+    confirm(client, project)
+    _upload(client, project, DRAFT_2, revise="on")
+    confirm(client, project, {"revise": "on"})
+    return (
+        Panel.objects.get(script_state="changed"),
+        Panel.objects.get(script_state="gone"),
+    )
+
+
+def test_mark_as_seen_takes_the_script_changed_mark_away(team, editor_client, confirm):
+    changed, _ = _changed_and_cut(editor_client, team.project, confirm)
+    take = TakeFactory(panel=changed)
+    board_url = reverse("board_detail", args=[changed.board_id])
+    assert "Mark as seen" in editor_client.get(board_url).content.decode()
+    assert (
+        "Mark as seen"
+        in editor_client.get(reverse("panel_edit", args=[changed.pk])).content.decode()
+    )
+
+    response = editor_client.post(
+        reverse("panel_script_seen", args=[changed.pk]), HTTP_HX_REQUEST="true"
+    )
+    assert response.status_code == 200 and "Script changed" not in response.content.decode()
+    changed.refresh_from_db()
+    assert changed.script_state == "" and changed.takes.get() == take
+    page = editor_client.get(board_url).content.decode()
+    assert "Script changed" not in page and "Mark as seen" not in page
+
+
+def test_a_cut_panel_keeps_its_mark_when_marked_as_seen(team, editor_client, confirm):
+    _, cut = _changed_and_cut(editor_client, team.project, confirm)
+    response = editor_client.post(reverse("panel_script_seen", args=[cut.pk]))
+    assert response.status_code == 302
+    cut.refresh_from_db()
+    assert cut.script_state == "gone"
+
+
+def test_choosing_another_take_leaves_the_script_changed_mark(team, editor_client, confirm):
+    # Picking a take says nothing about the new text having been read: it may be
+    # one drawn before the revision. Only "Mark as seen" clears the mark.
+    changed, _ = _changed_and_cut(editor_client, team.project, confirm)
+    TakeFactory(panel=changed)
+    newer = TakeFactory(panel=changed)
+    response = editor_client.post(reverse("take_select", args=[newer.pk]))
+    assert response.status_code in (200, 302)
+    changed.refresh_from_db()
+    assert changed.selected_take == newer and changed.script_state == "changed"
+
+
+def test_viewers_see_the_mark_without_the_button(team, viewer_client, editor_client, confirm):
+    changed, _ = _changed_and_cut(editor_client, team.project, confirm)
+    page = viewer_client.get(reverse("board_detail", args=[changed.board_id])).content.decode()
+    assert ">Script changed</span>" in page and "Mark as seen" not in page

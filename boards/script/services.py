@@ -303,6 +303,21 @@ def _insert_cast(panel_ids: list[int], casts: list[list[int]]) -> None:
     )
 
 
+def panel_script_seen(*, panel: Panel) -> bool:
+    """Take the "script changed" mark off a panel once someone has read the new text.
+
+    Only that mark: "cut from script" stays true until the panel is deleted
+    or its beat comes back. `updated` moves (the board page's cached cards
+    follow it) but `version` does not, so an edit form open meanwhile still
+    saves. False when the panel was not marked.
+    """
+    seen = Panel.objects.filter(pk=panel.pk, script_state=Panel.ScriptState.CHANGED).update(
+        script_state=Panel.ScriptState.CURRENT, updated=timezone.now()
+    )
+    panel.script_state = Panel.ScriptState.CURRENT
+    return bool(seen)
+
+
 def _names(ids: list[int], table: dict[int, str]) -> list[str]:
     return [table[i] for i in ids if i in table]
 
