@@ -147,6 +147,10 @@ class Panel(models.Model):
     script_state = models.CharField(
         max_length=8, choices=ScriptState.choices, default=ScriptState.CURRENT, blank=True
     )
+    # On a board that holds a whole script, the scene this panel belongs to
+    # ("12A INT. LIGHTHOUSE - NIGHT"); the board page heads each run of panels
+    # of one scene with it. Empty on a board of one scene or typed by hand.
+    scene = models.CharField(max_length=200, blank=True)
     # Where a comic page crops the picture to its frame: the point (percent
     # of width and height) that stays in view.
     focus_x = models.PositiveSmallIntegerField(

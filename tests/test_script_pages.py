@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from boards.models import Board, Panel
@@ -257,3 +259,33 @@ def test_viewers_see_the_mark_without_the_button(team, viewer_client, editor_cli
     changed, _ = _changed_and_cut(editor_client, team.project, confirm)
     page = viewer_client.get(reverse("board_detail", args=[changed.board_id])).content.decode()
     assert ">Script changed</span>" in page and "Mark as seen" not in page
+
+
+def test_a_single_board_import_shows_a_heading_before_each_scene(team, editor_client, confirm):
+    _upload(editor_client, team.project, DRAFT_2, single_board="Whole film")
+    preview = editor_client.get(_preview_url(team.project)).content.decode()
+    assert preview.count('class="script-scene"') == 3
+    confirm(editor_client, team.project, {"single_board": "Whole film"})
+    board = Board.objects.get(project=team.project)
+    page = editor_client.get(reverse("board_detail", args=[board.pk])).content.decode()
+    headings = ["1 INT. LIGHTHOUSE - NIGHT", "2 EXT. BEACH - DAY", "3 EXT. PIER - NIGHT"]
+    places = [page.index(f'<h2 class="scene-heading" data-scene>{h}</h2>') for h in headings]
+    cards = [page.index(f'id="panel-{p.pk}"') for p in board.panels.order_by("position")]
+    assert page.count("data-scene>") == 3
+    # Each heading stands right before the first card of its scene: 4, 1 and 1 panels.
+    assert places[0] < cards[0] and cards[3] < places[1] < cards[4] < places[2] < cards[5]
+
+
+def test_scene_headings_cost_the_board_page_no_query(team, editor_client, confirm):
+    _upload(editor_client, team.project, DRAFT_2, single_board="Whole film")
+    confirm(editor_client, team.project, {"single_board": "Whole film"})
+    board = Board.objects.get(project=team.project)
+    url = reverse("board_detail", args=[board.pk])
+    editor_client.get(url)
+    with CaptureQueriesContext(connection) as grouped:
+        editor_client.get(url)
+    Panel.objects.filter(board=board).update(scene="")
+    with CaptureQueriesContext(connection) as plain:
+        page = editor_client.get(url).content.decode()
+    assert "data-scene>" not in page
+    assert len(grouped.captured_queries) == len(plain.captured_queries)

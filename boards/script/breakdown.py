@@ -50,6 +50,7 @@ class PanelPlan:
     line: int = 0
     key: str = ""
     scene_index: int = 0
+    scene: str = ""  # the scene's name when every scene shares one board
 
     @property
     def text(self) -> str:
@@ -215,12 +216,10 @@ def plan(script: Script, *, file_name: str, options: Options = Options()) -> lis
 
 
 def _single(boards: list[BoardPlan], name: str) -> BoardPlan:
-    """All scenes on one board; each scene's first panel says which scene starts there."""
+    """All scenes on one board, each panel naming its scene (the board's panel groups)."""
     single = BoardPlan(name=name.strip()[:BOARD_NAME_MAX], scene_key="*", heading="", line=1)
     for board in boards:
-        if not board.panels:
-            continue
-        first = board.panels[0]
-        first.notes = "\n".join(filter(None, [f"Scene: {board.name}", first.notes]))
+        for panel in board.panels:
+            panel.scene = board.name
         single.panels.extend(board.panels)
     return single

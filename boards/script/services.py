@@ -184,6 +184,7 @@ _PANEL_COLUMNS = (
     "script_key",
     "script_text",
     "script_state",
+    "scene",
     "created",
     "updated",
 )
@@ -275,6 +276,7 @@ def _insert_panels(new: list[NewPanel]) -> list[int]:
             beat.key,
             beat.text,
             Panel.ScriptState.CURRENT.value,
+            beat.scene,
             now,
             now,
         )
@@ -471,7 +473,10 @@ def _report_boards(boards, plans, location_ids, casts, resolver, result) -> None
 
 def _apply_step(panel: Panel, step) -> bool:
     """Bring an existing panel in line with its re-import step; True when it changed."""
-    before = (panel.action, panel.dialogue, panel.script_text, panel.script_key, panel.script_state)
+    fields = ("action", "dialogue", "script_text", "script_key", "script_state", "scene")
+    before = tuple(getattr(panel, f) for f in fields)
+    if step.beat is not None:
+        panel.scene = step.beat.scene  # a renamed or renumbered scene renames its group
     if step.op == "keep":
         panel.script_key = step.beat.key
         if panel.script_state == Panel.ScriptState.GONE:
@@ -482,8 +487,7 @@ def _apply_step(panel: Panel, step) -> bool:
         panel.script_state = Panel.ScriptState.CHANGED
     elif step.op == "gone":
         panel.script_state = Panel.ScriptState.GONE
-    after = (panel.action, panel.dialogue, panel.script_text, panel.script_key, panel.script_state)
-    return before != after
+    return before != tuple(getattr(panel, f) for f in fields)
 
 
 def _revise(
@@ -562,7 +566,7 @@ def _revise(
     _set_column(Board, "script", {b.pk: json.dumps(b.script) for b in revised})
     Panel.objects.bulk_update(
         to_update,
-        ["action", "dialogue", "script_text", "script_key", "script_state"],
+        ["action", "dialogue", "script_text", "script_key", "script_state", "scene"],
         batch_size=_BATCH,
     )
     new_ids = _insert_panels(new_rows)
