@@ -70,10 +70,13 @@ def test_progress_climbs_through_reading_matching_and_saving_outside_the_transac
 
     percents = [p for p, _, _ in seen]
     assert percents == sorted(percents), percents
-    assert seen[0][:2] == (runs.READ_END, "Matching cast and locations")
+    stages = [stage for _, stage, _ in seen]
+    assert seen[0][:2] == (runs.READ_END, "Breaking the scenes into boards and panels")
+    assert stages.index("Matching cast and locations") > 0
     assert seen[-1][:2] == (runs.MATCH_END, "Saving everything in one step")
-    matching = {p for p, stage, _ in seen if runs.READ_END < p < runs.MATCH_END}
-    assert len(matching) >= 10  # the matching moves board by board, not in one jump
+    # Breaking down moves scene by scene and matching board by board, not in one jump.
+    assert len({p for p in percents if runs.READ_END < p < runs.BREAKDOWN_END}) >= 5
+    assert len({p for p in percents if runs.BREAKDOWN_END < p < runs.MATCH_END}) >= 5
     assert all(outside for _, _, outside in seen)
     job.refresh_from_db()
     assert (job.state, job.progress, job.stage) == ("done", 100, "")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from boards.script.document import Element, Script
@@ -190,8 +191,15 @@ def scene_keys(script: Script) -> list[str]:
     return keys
 
 
-def plan(script: Script, *, file_name: str, options: Options = Options()) -> list[BoardPlan]:
-    """The boards (with panels) the script makes under these options."""
+def plan(
+    script: Script,
+    *,
+    file_name: str,
+    options: Options = Options(),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BoardPlan]:
+    """The boards (with panels) the script makes under these options; `progress` hears
+    (scenes done, scenes) as it goes."""
     stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "Script"
     boards: list[BoardPlan] = []
     for index, (scene, key) in enumerate(zip(script.scenes, scene_keys(script), strict=True)):
@@ -206,6 +214,8 @@ def plan(script: Script, *, file_name: str, options: Options = Options()) -> lis
                 name=name, scene_key=key, heading=scene.heading, line=scene.line, panels=panels
             )
         )
+        if progress is not None:
+            progress(index + 1, len(script.scenes))
     if options.single_board:
         boards = [_single(boards, options.single_board)]
     for board in boards:
