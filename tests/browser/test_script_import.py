@@ -99,3 +99,6 @@ def test_revised_draft_preview_shows_the_diff_then_updates(page, writer, shots, 
     page.goto(f"/boards/{board.pk}/")
     expect(page.locator(".panel-card .badge-warn")).to_have_text(["Script changed"])
     screenshot(page, shots, "script-board-after")
+    page.get_by_role("button", name="Mark as seen").click()
+    expect(page.locator(".panel-card .badge-warn")).to_have_count(0)
+    assert not Panel.objects.filter(board=board, script_state="changed").exists()
