@@ -222,9 +222,9 @@ def _boards_url(job: ScriptImport) -> str:
 def script_import_status(request: HtmxHttpRequest, pk: int):
     """How far the saving got; once done, on to the boards with what was made."""
     access = script_import_for(request.user, pk)
-    runs.script_imports_give_up()
     job = access.obj
-    job.refresh_from_db()
+    if runs.script_import_give_up_if_stale(job):
+        job.refresh_from_db()
     if job.state == ScriptImport.State.DONE:
         pending = _pending(request, job.project_id)
         if pending and pending["path"] == job.path:

@@ -6,6 +6,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from boards.models import Board, Panel, ScriptImport
@@ -158,7 +159,10 @@ def test_a_double_confirm_queues_one_import(team):
 def test_status_polls_while_queued_then_sends_the_person_to_the_boards(team, editor_client):
     job = queue(team.project, DRAFT_1, user=team.editor)
     url = reverse("script_import_status", args=[job.pk])
-    waiting = editor_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    with CaptureQueriesContext(connection) as poll:
+        waiting = editor_client.get(url, HTTP_HX_REQUEST="true").content.decode()
+    # A poll only reads: on SQLite a write would wait for the import's transaction.
+    assert [q["sql"] for q in poll if not q["sql"].startswith("SELECT")] == []
     assert 'hx-trigger="every 1s"' in waiting and "<progress" in waiting
     assert "Waiting for a free worker" in waiting and "<html" not in waiting
 

@@ -236,9 +236,17 @@ def _reload(job: ScriptImport) -> ScriptImport | None:
     return ScriptImport.objects.filter(pk=job.pk).first()
 
 
-def script_imports_give_up(*, now: datetime | None = None) -> int:
-    """Fail imports that lost their worker (nothing of them was saved); how many."""
+def script_import_give_up_if_stale(job: ScriptImport, *, now: datetime | None = None) -> bool:
+    """Fail an import that lost its worker (nothing of it was saved); True if it did.
+
+    Decided on the row as read, so the status poll writes nothing while an
+    import is under way: on SQLite a write would wait for the import's own.
+    """
     now = now or timezone.now()
-    return ScriptImport.objects.filter(
-        state__in=ScriptImport.ACTIVE_STATES, created__lte=now - STALE_AFTER
-    ).update(state=ScriptImport.State.FAILED, error=STALE_MESSAGE, stage="", finished=now)
+    if not job.is_active or job.created > now - STALE_AFTER:
+        return False
+    return bool(
+        ScriptImport.objects.filter(pk=job.pk, state__in=ScriptImport.ACTIVE_STATES).update(
+            state=ScriptImport.State.FAILED, error=STALE_MESSAGE, stage="", finished=now
+        )
+    )
