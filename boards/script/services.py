@@ -312,9 +312,9 @@ def panel_script_seen(*, panel: Panel) -> bool:
     """Take the "script changed" mark off a panel once someone has read the new text.
 
     Only that mark: "cut from script" stays true until the panel is deleted
-    or its beat comes back. `updated` moves (the board page's cached cards
-    follow it) but `version` does not, so an edit form open meanwhile still
-    saves. False when the panel was not marked.
+    or its beat comes back. `version` does not move, so an edit form open
+    meanwhile still saves (the board page's cached card is keyed by the
+    state it shows). False when the panel was not marked.
     """
     seen = Panel.objects.filter(pk=panel.pk, script_state=Panel.ScriptState.CHANGED).update(
         script_state=Panel.ScriptState.CURRENT, updated=timezone.now()
