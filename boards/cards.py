@@ -90,6 +90,7 @@ class Card:
     job: tuple | None = None
     unreferenced: tuple[str, ...] = ()
     previous_changed: bool = False
+    scene: str = ""  # Panel.scene: the group heading the board page puts before it
 
     @property
     def number(self) -> int:
@@ -106,8 +107,12 @@ def board_cards(request, access: Access[Board]) -> tuple[list[Card], dict]:
     the cast without references.
     """
     board = access.obj
-    rows = list(Panel.objects.filter(board=board).order_by("position").values_list(*PANEL_FIELDS))
-    cards = [Card(pk=row[0], position=row[1], duration=row[4]) for row in rows]
+    rows = list(
+        Panel.objects.filter(board=board).order_by("position").values_list(*PANEL_FIELDS, "scene")
+    )
+    # The scene heads a run of cards on the page, outside any card: not part of a key.
+    cards = [Card(pk=row[0], position=row[1], duration=row[4], scene=row[-1]) for row in rows]
+    rows = [row[:-1] for row in rows]
     mark_moves(cards, [card.pk for card in cards])
     review = review_cards(board, cards)  # type: ignore[arg-type]  # reads pk, attaches status
     casts: dict[int, list[tuple]] = {}

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-import time
 from collections.abc import Collection
 from datetime import datetime, timedelta
 from typing import Any, BinaryIO
@@ -43,6 +42,7 @@ from boards.exports.animatic import NO_TAKES_MESSAGE
 from boards.exports.document import EMPTY_BOARD_MESSAGE
 from boards.exports.timing import FPS_CHOICES, HEIGHT_CHOICES
 from boards.models import Board, Export, Panel
+from boards.progress import RowProgress
 from studio.storage import StorageUnavailable, save_stream
 
 log = logging.getLogger(__name__)
@@ -219,30 +219,10 @@ def export_request(
     return export
 
 
-class _Progress:
-    """Writes the percentage to the row about twice a second, and notices a cancel.
-
-    The write is conditional on the row still running: when it changes
-    nothing, someone cancelled the export (or the cleanup gave up on it), and
-    ExportCancelled stops the renderer between two panels.
-    """
-
-    def __init__(self, export_id: int) -> None:
-        self.export_id = export_id
-        self.last_percent = 0
-        self.last_write = 0.0
-
-    def __call__(self, done: int, total: int) -> None:
-        # 99 at most: the last percent is storing the file.
-        percent = max(self.last_percent, min(99, done * 100 // max(total, 1)))
-        now = time.monotonic()
-        if now - self.last_write >= CANCEL_CHECK_S or (percent == 99 > self.last_percent):
-            still_running = Export.objects.filter(
-                pk=self.export_id, state=Export.State.RUNNING
-            ).update(progress=percent)
-            if not still_running:
-                raise ExportCancelled()
-            self.last_percent, self.last_write = percent, now
+def _Progress(export_id: int) -> RowProgress:
+    """Progress of a running export; ExportCancelled once someone cancels it."""
+    running = Export.objects.filter(pk=export_id, state=Export.State.RUNNING)
+    return RowProgress(running, stopped=ExportCancelled, every_s=CANCEL_CHECK_S)
 
 
 def _claim(export_id: int) -> bool:

@@ -147,6 +147,10 @@ class Panel(models.Model):
     script_state = models.CharField(
         max_length=8, choices=ScriptState.choices, default=ScriptState.CURRENT, blank=True
     )
+    # On a board that holds a whole script, the scene this panel belongs to
+    # ("12A INT. LIGHTHOUSE - NIGHT"); the board page heads each run of panels
+    # of one scene with it. Empty on a board of one scene or typed by hand.
+    scene = models.CharField(max_length=200, blank=True)
     # Where a comic page crops the picture to its frame: the point (percent
     # of width and height) that stays in view.
     focus_x = models.PositiveSmallIntegerField(
@@ -314,6 +318,55 @@ class Export(models.Model):
 
     def __str__(self) -> str:
         return f"Export {self.pk} of {self.board} ({self.format}, {self.state})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.state in self.ACTIVE_STATES
+
+
+class ScriptImport(models.Model):
+    """One confirmed script import, saved in the background with its progress.
+
+    The preview's upload and choices wait here until a worker saves them in
+    one transaction; the page polls `progress` the way export pages do.
+    """
+
+    class State(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        DONE = "done", "Imported"
+        FAILED = "failed", "Failed"
+
+    ACTIVE_STATES = ("queued", "running")
+
+    project = models.ForeignKey(Project, models.CASCADE, related_name="script_imports")
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    file_name = models.CharField(max_length=255)  # as uploaded, for messages
+    path = models.CharField(max_length=300)  # the stashed upload in storage
+    # merge_dialogue, single_board, revise; and the preview's cast and place choices.
+    options = models.JSONField(default=dict, blank=True)
+    choices = models.JSONField(default=dict, blank=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.QUEUED)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    stage = models.CharField(max_length=80, blank=True)
+    error = models.TextField(blank=True)
+    summary = models.TextField(blank=True)  # "Imported x.fountain: 3 boards, 6 panels."
+    board_ids = models.JSONField(default=list, blank=True)
+    created = models.DateTimeField(auto_now_add=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(progress__lte=100), name="script_import_progress_is_percent"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Import {self.pk} of {self.file_name} ({self.state})"
 
     @property
     def is_active(self) -> bool:

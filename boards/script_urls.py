@@ -13,4 +13,14 @@ urlpatterns = [
         script_views.script_preview,
         name="script_preview",
     ),
+    path(
+        "script-imports/<int:pk>/",
+        script_views.script_import_status,
+        name="script_import_status",
+    ),
+    path(
+        "panels/<int:pk>/script-seen/",
+        script_views.panel_script_seen,
+        name="panel_script_seen",
+    ),
 ]

@@ -2,8 +2,8 @@
 
 The uploaded file waits in storage between the preview and the confirm,
 under the project's folder; the session remembers which file is whose.
-Nothing is saved to the project before the confirm, and the confirm saves
-everything in one transaction.
+Nothing is saved to the project before the confirm; the confirm queues
+the saving (one transaction) and the status page shows its progress.
 """
 
 from __future__ import annotations
@@ -12,20 +12,22 @@ import secrets
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from boards.script import selectors, services
+from boards.models import ScriptImport
+from boards.script import runs, selectors, services
 from boards.script.breakdown import Options
 from boards.script.document import ScriptError
 from boards.script.forms import ScriptOptionsForm, ScriptUploadForm
 from boards.script.selectors import NEW, Preview, script_boards
 from characters.models import Character, Location
-from studio.access import Need, project_for
+from studio.access import Need, panel_for, project_for, scoped
+from studio.http import HtmxHttpRequest
 
 _SESSION = "script_imports"  # {project id: {"path": stored file, "name": uploaded name}}
 # Boards listed in the preview; the rest are counted, so a huge script stays a page.
@@ -89,10 +91,6 @@ def script_import(request, project_id):
         "boards/script_import.html",
         {"project": project, "access": access, "form": form, "can_revise": can_revise},
     )
-
-
-def _count(n: int, word: str) -> str:
-    return f"{n:,} {word}{'' if n == 1 else 's'}"
 
 
 def _choices(data, prefix: str, count: int) -> dict[str, int | str | None]:
@@ -172,36 +170,17 @@ def script_preview(request, project_id):
         _choices(request.POST, "place", len(preview.places)) if request.method == "POST" else {}
     )
     _valid_ids(project, cues, places)
-    error = ""
     if request.method == "POST" and request.POST.get("action") == "confirm" and options_ok:
-        try:
-            result = services.script_import(
-                project=project,
-                preview=preview,
-                file_name=pending["name"],
-                characters=cues,
-                locations=places,
-            )
-        except ValidationError as exc:
-            error = " ".join(exc.messages) + " Nothing was saved."
-        else:
-            _forget(request, project.pk)
-            verb = "Updated" if revise else "Imported"
-            created = [
-                _count(len(result.created_characters), "character"),
-                _count(len(result.created_locations), "location"),
-            ]
-            created = [c for c in created if not c.startswith("0 ")]
-            messages.success(
-                request,
-                f"{verb} {pending['name']}: {_count(len(result.boards), 'board')}, "
-                f"{_count(result.panel_count, 'panel')}"
-                + (f"; created {' and '.join(created)}" if created else "")
-                + ".",
-            )
-            if len(result.board_ids) == 1:
-                return redirect("board_detail", pk=result.board_ids[0])
-            return redirect(reverse("project_detail", kwargs={"pk": project.pk}) + "#boards")
+        job = runs.script_import_request(
+            project=project,
+            user=request.user,
+            path=pending["path"],
+            file_name=pending["name"],
+            options={**cleaned, "revise": revise},
+            characters=cues,
+            locations=places,
+        )
+        return redirect("script_import_status", pk=job.pk)
     else:
         pending["options"] = {**cleaned, "revise": revise}
         request.session.modified = True
@@ -221,7 +200,55 @@ def script_preview(request, project_id):
             "revise": revise,
             "characters": Character.objects.filter(project=project).only("pk", "name"),
             "locations": Location.objects.filter(project=project).only("pk", "name"),
-            "error": error,
             "NEW": NEW,
         },
     )
+
+
+def script_import_for(user, pk, need: Need = Need.WRITE):
+    """A script import of one of the user's projects, or 404 / 403 (only editors import)."""
+    qs = ScriptImport.objects.select_related("project")
+    return scoped(qs, pk, "project_id", user, need)
+
+
+def _boards_url(job: ScriptImport) -> str:
+    if len(job.board_ids) == 1:
+        return reverse("board_detail", kwargs={"pk": job.board_ids[0]})
+    return reverse("project_detail", kwargs={"pk": job.project_id}) + "#boards"
+
+
+@login_required
+@require_GET
+def script_import_status(request: HtmxHttpRequest, pk: int):
+    """How far the saving got; once done, on to the boards with what was made."""
+    access = script_import_for(request.user, pk)
+    job = access.obj
+    if runs.script_import_give_up_if_stale(job):
+        job.refresh_from_db()
+    if job.state == ScriptImport.State.DONE:
+        pending = _pending(request, job.project_id)
+        if pending and pending["path"] == job.path:
+            _forget(request, job.project_id)
+        messages.success(request, job.summary)
+        if request.htmx:
+            # htmx follows this header; the link is for a client that does not.
+            response = HttpResponse(f'<a href="{_boards_url(job)}">Open the boards</a>')
+            response["HX-Redirect"] = _boards_url(job)
+            return response
+        return redirect(_boards_url(job))
+    context = {"job": job, "project": access.project, "access": access}
+    if request.htmx:
+        return render(request, "boards/script_import_status.html", context)
+    return render(request, "boards/script_import_status_page.html", context)
+
+
+@login_required
+@require_POST
+def panel_script_seen(request: HtmxHttpRequest, pk: int):
+    """An editor has read a changed beat's new text: the mark goes (htmx: the badge goes)."""
+    access = panel_for(request.user, pk, Need.WRITE)
+    panel = access.obj
+    services.panel_script_seen(panel=panel)
+    if request.htmx:
+        return render(request, "boards/script_state.html", {"panel": panel, "access": access})
+    return redirect(reverse("board_detail", kwargs={"pk": panel.board_id}) + f"#panel-{panel.pk}")

@@ -18,6 +18,8 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.conf.task_queues = (Queue("default"), Queue("generation"), Queue("exports"))
 app.conf.task_routes = {
     "workers.tasks.*": {"queue": "generation"},
+    # A person watches a script import's progress: it must not wait behind long exports.
+    "boards.tasks.run_script_import": {"queue": "default"},
     "boards.tasks.*": {"queue": "exports"},
 }
 app.conf.beat_schedule = {

@@ -13,6 +13,7 @@ import pytest
 from django.test import Client
 from django.urls import NoReverseMatch, URLPattern, URLResolver, get_resolver, reverse
 
+from boards.models import ScriptImport
 from studio import services
 from studio.access import Need
 from studio.models import Membership
@@ -144,6 +145,9 @@ CASES: dict[str, Case] = {
     "panel_duration": c("panel", ("POST", WRITE), duration="3"),
     "script_import": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
     "script_preview": c("project", ("GET", WRITE), ("POST", WRITE), kwarg="project_id"),
+    # Only editors import, so only they follow an import's progress.
+    "script_import_status": c("script_import", ("GET", WRITE)),
+    "panel_script_seen": c("panel", ("POST", WRITE)),
     "comment_create": c("board", ("POST", READ), body="Looks good"),
     # Anyone who reads comments; the world's comment is the owner's, and only its author
     # edits it, the author or an owner deletes it, the author or a reviewer and up resolves
@@ -221,6 +225,9 @@ def world(team):
     extra = UserFactory(username="extra")
     other_membership = MembershipFactory(project=project, user=extra, role=Membership.Role.VIEWER)
     export = _export_for(board, team.owner)
+    script_import = ScriptImport.objects.create(
+        project=project, requested_by=team.owner, file_name="a.fountain", path="gone.script"
+    )
     invitation = services.invitation_create(
         project=project, identifier="someone@example.com", role="viewer", invited_by=team.owner
     )
@@ -247,6 +254,7 @@ def world(team):
         media_name=SimpleNamespace(pk=take.file.name),
         export=export,
         invitation=invitation,
+        script_import=script_import,
     )
 
 

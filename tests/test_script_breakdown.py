@@ -55,11 +55,15 @@ def test_merge_dialogue_puts_the_first_speech_into_the_action_panel():
     ]
 
 
-def test_single_board_holds_every_scene_and_marks_where_each_starts():
+def test_single_board_holds_every_scene_and_groups_panels_by_scene():
     (board,) = _plan(SCENE, single_board="Whole film")
     assert board.name == "Whole film" and len(board.panels) == 4
-    assert board.panels[3].notes.startswith("Scene: EXT. BEACH - DAY")
+    assert [p.scene for p in board.panels] == ["12A INT. LIGHTHOUSE - NIGHT"] * 3 + [
+        "EXT. BEACH - DAY"
+    ]
+    assert not board.panels[3].notes.startswith("Scene:")
     assert board.panels[3].place == "BEACH"
+    assert all(p.scene == "" for p in _plan(SCENE)[0].panels)  # one board a scene: no groups
 
 
 def test_dual_dialogue_is_one_panel_and_contd_is_dropped():

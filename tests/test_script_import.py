@@ -245,6 +245,40 @@ def test_single_board_import_and_reimport(team, bible):
     assert board.panels.count() == 7  # two new beats, one gone panel kept
 
 
+def _scenes(board):
+    return [(p.scene, p.script_state) for p in board.panels.order_by("position")]
+
+
+def test_single_board_groups_panels_by_scene_and_keeps_the_groups_on_reimport(team, bible):
+    _import(team.project, DRAFT_1, options={"single_board": "Whole film"})
+    board = Board.objects.get(project=team.project)
+    lighthouse, beach = "1 INT. LIGHTHOUSE - NIGHT", "2 EXT. BEACH - DAY"
+    assert _scenes(board) == [(lighthouse, "")] * 3 + [(beach, "")] * 2
+    _import(team.project, DRAFT_2, revise=True, options={"single_board": "Whole film"})
+    # The gull is new in scene 1, the beach's tide is cut, the pier is a new scene.
+    assert _scenes(board) == [
+        (lighthouse, "changed"),
+        (lighthouse, ""),
+        (lighthouse, ""),
+        (lighthouse, ""),
+        (beach, "gone"),
+        (beach, ""),
+        ("3 EXT. PIER - NIGHT", ""),
+    ]
+
+
+def test_a_renumbered_scene_renames_its_group(team, bible):
+    _import(team.project, DRAFT_1, options={"single_board": "Whole film"})
+    _import(
+        team.project,
+        DRAFT_1.replace("#2#", "#2A#"),
+        revise=True,
+        options={"single_board": "Whole film"},
+    )
+    board = Board.objects.get(project=team.project)
+    assert [s for s, _ in _scenes(board)][-2:] == ["2A EXT. BEACH - DAY"] * 2
+
+
 def test_bad_file_saves_nothing(team):
     with pytest.raises(ScriptError):
         script_preview(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from boards.script.document import Element, Script
@@ -50,6 +51,7 @@ class PanelPlan:
     line: int = 0
     key: str = ""
     scene_index: int = 0
+    scene: str = ""  # the scene's name when every scene shares one board
 
     @property
     def text(self) -> str:
@@ -189,8 +191,15 @@ def scene_keys(script: Script) -> list[str]:
     return keys
 
 
-def plan(script: Script, *, file_name: str, options: Options = Options()) -> list[BoardPlan]:
-    """The boards (with panels) the script makes under these options."""
+def plan(
+    script: Script,
+    *,
+    file_name: str,
+    options: Options = Options(),
+    progress: Callable[[int, int], None] | None = None,
+) -> list[BoardPlan]:
+    """The boards (with panels) the script makes under these options; `progress` hears
+    (scenes done, scenes) as it goes."""
     stem = file_name.rsplit("/", 1)[-1].rsplit(".", 1)[0] or "Script"
     boards: list[BoardPlan] = []
     for index, (scene, key) in enumerate(zip(script.scenes, scene_keys(script), strict=True)):
@@ -205,6 +214,8 @@ def plan(script: Script, *, file_name: str, options: Options = Options()) -> lis
                 name=name, scene_key=key, heading=scene.heading, line=scene.line, panels=panels
             )
         )
+        if progress is not None:
+            progress(index + 1, len(script.scenes))
     if options.single_board:
         boards = [_single(boards, options.single_board)]
     for board in boards:
@@ -215,12 +226,10 @@ def plan(script: Script, *, file_name: str, options: Options = Options()) -> lis
 
 
 def _single(boards: list[BoardPlan], name: str) -> BoardPlan:
-    """All scenes on one board; each scene's first panel says which scene starts there."""
+    """All scenes on one board, each panel naming its scene (the board's panel groups)."""
     single = BoardPlan(name=name.strip()[:BOARD_NAME_MAX], scene_key="*", heading="", line=1)
     for board in boards:
-        if not board.panels:
-            continue
-        first = board.panels[0]
-        first.notes = "\n".join(filter(None, [f"Scene: {board.name}", first.notes]))
+        for panel in board.panels:
+            panel.scene = board.name
         single.panels.extend(board.panels)
     return single

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 from boards.models import Board, Panel
 from boards.script import breakdown, reimport
@@ -87,14 +89,22 @@ class Preview:
 
 
 def script_preview(
-    *, project: Project, data: bytes, name: str, options: Options, revise: bool
+    *,
+    project: Project,
+    data: bytes,
+    name: str,
+    options: Options,
+    revise: bool,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Preview:
     """What importing this file would make, with every name's match; saves nothing.
 
-    Raises ScriptError for a file it cannot read.
+    Raises ScriptError for a file it cannot read. `progress` hears
+    ("breakdown", scenes done, scenes) once the file is read.
     """
     script = read(data, name)
-    boards = breakdown.plan(script, file_name=name, options=options)
+    step = None if progress is None else partial(progress, "breakdown")
+    boards = breakdown.plan(script, file_name=name, options=options, progress=step)
     bible = bible_for(project)
     cue_counts: Counter[str] = Counter()
     cue_labels: dict[str, str] = {}

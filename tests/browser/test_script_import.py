@@ -19,7 +19,10 @@ SCRIPT = Path(__file__).parent.parent / "scripts" / "lighthouse.fountain"
 
 
 @pytest.fixture
-def writer(db):
+def writer(db, settings):
+    # No Celery worker runs here: eager mode saves the confirmed import inside the
+    # POST, so its status page is done and moves on to the boards at once.
+    settings.CELERY_TASK_ALWAYS_EAGER = True
     user = UserFactory(username="writer", password=PASSWORD)
     membership = MembershipFactory(user=user, role=Membership.Role.EDITOR)
     CharacterFactory(project=membership.project, name="Mara Quinn")
@@ -96,3 +99,6 @@ def test_revised_draft_preview_shows_the_diff_then_updates(page, writer, shots, 
     page.goto(f"/boards/{board.pk}/")
     expect(page.locator(".panel-card .badge-warn")).to_have_text(["Script changed"])
     screenshot(page, shots, "script-board-after")
+    page.get_by_role("button", name="Mark as seen").click()
+    expect(page.locator(".panel-card .badge-warn")).to_have_count(0)
+    assert not Panel.objects.filter(board=board, script_state="changed").exists()

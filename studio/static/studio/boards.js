@@ -74,7 +74,9 @@
         return;
       }
       delete byId[String(item.id)];
-      if (g.children[slot] !== card) g.insertBefore(card, g.children[slot] || null);
+      // Counted in cards only: scene headings between them stay before their first card.
+      var here = g.querySelectorAll(":scope > [data-panel-id]")[slot] || null;
+      if (here !== card) g.insertBefore(card, here);
       slot += 1;
       card.querySelectorAll("[data-number]").forEach(function (n) { n.textContent = item.number; });
     });
