@@ -94,6 +94,14 @@ def driver(monkeypatch):
         "apply_async",
         lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
     )
+    monkeypatch.setattr(
+        tasks.cancel_at_provider, "delay", lambda job_id: d.send(pipeline.Step("cancel", 0, job_id))
+    )
+    monkeypatch.setattr(
+        tasks.cancel_at_provider,
+        "apply_async",
+        lambda args, countdown=0: d.send(pipeline.Step("cancel", countdown, args[0])),
+    )
     return d
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import io
 import time
 from collections import deque
@@ -42,9 +43,32 @@ def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
 
 
 def use_fake_provider(settings, fake) -> None:
-    """Point the backend a fake stands in for (fal, replicate) at it, as its env() says."""
+    """Point the backend a fake stands in for (fal, replicate, comfyui) at it, as its env() says."""
     for name, value in fake.env().items():
         setattr(settings, name, value.split(",") if name.endswith("_RESULT_HOSTS") else value)
+
+
+FAKE_CLASSES = {
+    "bfl": ("tests.fakes.bfl_server", "FakeBFL", "FakeConfig"),
+    "fal": ("tests.fakes.fal_server", "FakeFal", "FalConfig"),
+    "replicate": ("tests.fakes.replicate_server", "FakeReplicate", "ReplicateConfig"),
+    "comfyui": ("tests.fakes.comfyui_server", "FakeComfyUI", "ComfyConfig"),
+}
+
+
+def fake_for(backend: str, **switches):
+    """A loopback fake (not started) of `backend`'s provider, its config switches set."""
+    module_name, fake_name, config_name = FAKE_CLASSES[backend]
+    module = importlib.import_module(module_name)
+    return getattr(module, fake_name)(getattr(module, config_name)(**switches))
+
+
+def use_fake(settings, backend: str, fake) -> None:
+    """Point `backend` at its started fake."""
+    if backend == "bfl":
+        use_fake_bfl(settings, fake)
+    else:
+        use_fake_provider(settings, fake)
 
 
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:
@@ -111,6 +135,8 @@ class Driver:
                 nxt = pipeline.job_download(step.job_id, step.url)
             elif step.task == "start":
                 nxt = pipeline.job_start(step.job_id)
+            elif step.task == "cancel":
+                nxt = pipeline.job_cancel_at_provider(step.job_id)
             else:
                 nxt = pipeline.job_poll(step.job_id)
             self.queue.extend(nxt.flatten())

@@ -75,6 +75,7 @@ class Task:
     height: int
     extra: dict[str, Any] = field(default_factory=dict)
     image: bytes | None = field(default=None, repr=False)
+    cancelled: bool = False  # stopped by a cancel call before it finished
 
     def done(self, now: float) -> bool:
         return now >= self.ready_at
@@ -166,7 +167,21 @@ class QueueFake:
 
     def in_flight(self, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
-        return sum(1 for t in self.tasks.values() if not t.done(now) and t.fate != "moderated")
+        return sum(
+            1
+            for t in self.tasks.values()
+            if not t.done(now) and t.fate != "moderated" and not t.cancelled
+        )
+
+    def cancel_task(self, task: Task) -> bool:
+        """Stop a task that has not finished (True), as a provider's cancel call does."""
+        now = time.monotonic()
+        with self.lock:
+            if task.done(now) or task.cancelled:
+                return False
+            task.cancelled = True
+            task.ready_at = now
+            return True
 
     def env(self) -> dict[str, str]:
         """The environment variables that point the backend at this fake."""

@@ -47,6 +47,7 @@ class HostedBackend:
     specs: ClassVar[dict[str, ModelSpec]]
     key_setting: ClassVar[str]
     hosts_setting: ClassVar[str]
+    fill_model: ClassVar[str] = ""
 
     def __init__(
         self,
