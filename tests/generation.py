@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import time
@@ -9,7 +10,7 @@ from collections import deque
 
 from PIL import Image
 
-from boards.models import Board
+from boards.models import Board, Panel
 from boards.services import CastEntry, panel_create, panel_set_cast
 from characters.services import (
     UploadItem,
@@ -20,6 +21,7 @@ from characters.services import (
 )
 from workers import pipeline
 from workers.models import GenerationJob
+from workers.services import jobs_request
 
 
 def png(colour, size=(96, 128)) -> bytes:
@@ -69,6 +71,34 @@ def use_fake(settings, backend: str, fake) -> None:
         use_fake_bfl(settings, fake)
     else:
         use_fake_provider(settings, fake)
+
+
+PUBLIC_URL = "https://boards.example.com"
+
+
+@contextlib.contextmanager
+def fake_with_webhooks(settings, backend: str, *, secret: str, **switches):
+    """`backend`'s fake, started and pointed at, with the studio taking its webhooks."""
+    with fake_for(backend, **switches) as fake:
+        use_fake(settings, backend, fake)
+        settings.STUDIO_PUBLIC_URL = PUBLIC_URL
+        setattr(settings, f"{backend.upper()}_WEBHOOK_SECRET", secret)
+        yield fake
+
+
+def submitted_jobs(team, backend: str, panels: int = 1) -> list[GenerationJob]:
+    """Jobs for a new board's panels, sent to `backend` and polling; their poll chains are
+    left for the test to run or not."""
+    board = make_board(team.project, panels=panels, cast_per_panel=1)
+    chosen = list(
+        Panel.objects.filter(board=board).select_related("board__project").order_by("position")
+    )
+    jobs = jobs_request(panels=chosen, user=team.editor, backend=backend).jobs
+    for job in jobs:
+        pipeline.job_start(job.pk)
+        job.refresh_from_db()
+        assert job.state == GenerationJob.State.POLLING and job.provider_task_id
+    return jobs
 
 
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:

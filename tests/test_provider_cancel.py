@@ -14,7 +14,7 @@ import pytest
 from django.urls import reverse
 
 from boards.models import Panel
-from tests.generation import fake_for, make_board, use_fake
+from tests.generation import fake_for, make_board, submitted_jobs, use_fake
 from workers import pipeline, registry
 from workers.models import GenerationJob
 from workers.pipeline.cancel import ASKED
@@ -35,20 +35,6 @@ def provider(request, settings):
         yield name, fake
 
 
-def submitted(team, name: str, panels: int = 1) -> list[GenerationJob]:
-    """Jobs sent to the provider and polling; their poll chains are not run."""
-    board = make_board(team.project, panels=panels, cast_per_panel=1)
-    chosen = list(
-        Panel.objects.filter(board=board).select_related("board__project").order_by("position")
-    )
-    jobs = jobs_request(panels=chosen, user=team.editor, backend=name).jobs
-    for job in jobs:
-        pipeline.job_start(job.pk)
-        job.refresh_from_db()
-        assert job.state == State.POLLING and job.provider_task_id
-    return jobs
-
-
 def cancel_and_run(job: GenerationJob, driver) -> None:
     assert job_cancel(job=job)
     driver.run()
@@ -56,27 +42,25 @@ def cancel_and_run(job: GenerationJob, driver) -> None:
     assert job.state == State.CANCELLED
 
 
-@pytest.mark.parametrize("provider", ["fal"], indirect=True)
-def test_fal_request_is_cancelled_at_the_returned_cancel_url(team, provider, driver):
-    _, fake = provider
-    (job,) = submitted(team, "fal")
-    cancel_and_run(job, driver)
-    (cancel,) = fake.cancels()
-    assert job.cancel_url == f"{fake.base_url}{cancel.path}"
-    assert cancel.path == f"/fal-ai/flux-2-pro/requests/{job.provider_task_id}/cancel"
-    assert cancel.server == "api" and cancel.headers["authorization"] == "Key test-key"
-    assert fake.find(job.provider_task_id).cancelled
-    assert job.error_code == ASKED
+# Where each asks, and the key it sends (the fakes expect "test-key").
+HOSTED_CANCELS = {
+    "fal": ("PUT", "/fal-ai/flux-2-pro/requests/{}/cancel", "Key test-key"),
+    "replicate": ("POST", "/v1/predictions/{}/cancel", "Bearer test-key"),
+}
 
 
-@pytest.mark.parametrize("provider", ["replicate"], indirect=True)
-def test_replicate_prediction_is_cancelled(team, provider, driver):
-    _, fake = provider
-    (job,) = submitted(team, "replicate")
+@pytest.mark.parametrize("provider", list(HOSTED_CANCELS), indirect=True)
+def test_hosted_task_is_cancelled_where_the_provider_said_with_the_key_on_its_api_host(
+    team, provider, driver
+):
+    name, fake = provider
+    method, path, auth = HOSTED_CANCELS[name]
+    (job,) = submitted_jobs(team, name)
     cancel_and_run(job, driver)
     (cancel,) = fake.cancels()
-    assert cancel.path == f"/v1/predictions/{job.provider_task_id}/cancel"
-    assert cancel.server == "api" and cancel.headers["authorization"] == "Bearer test-key"
+    assert (cancel.method, cancel.path) == (method, path.format(job.provider_task_id))
+    assert job.cancel_url == f"{fake.base_url}{cancel.path}"  # the URL the submit returned
+    assert cancel.server == "api" and cancel.headers["authorization"] == auth
     assert fake.find(job.provider_task_id).cancelled
     assert job.error_code == ASKED
 
@@ -84,7 +68,7 @@ def test_replicate_prediction_is_cancelled(team, provider, driver):
 @pytest.mark.parametrize("provider", ["comfyui"], indirect=True)
 def test_comfyui_interrupts_the_running_prompt_and_deletes_a_pending_one(team, provider, driver):
     _, fake = provider
-    running, pending = submitted(team, "comfyui", panels=2)
+    running, pending = submitted_jobs(team, "comfyui", panels=2)
     cancel_and_run(pending, driver)
     cancel_and_run(running, driver)
     delete, interrupt = fake.cancels()
@@ -100,7 +84,7 @@ def test_comfyui_interrupts_the_running_prompt_and_deletes_a_pending_one(team, p
 @pytest.mark.parametrize("provider", ["comfyui"], indirect=True)
 def test_comfyui_does_not_interrupt_a_prompt_that_is_not_ours(team, provider, driver):
     _, fake = provider
-    running, pending = submitted(team, "comfyui", panels=2)
+    running, pending = submitted_jobs(team, "comfyui", panels=2)
     fake.cancel_task(fake.find(pending.provider_task_id))  # gone from the queue already
     cancel_and_run(pending, driver)
     assert fake.cancels() == []  # /interrupt would have stopped the other job's prompt
@@ -110,7 +94,7 @@ def test_comfyui_does_not_interrupt_a_prompt_that_is_not_ours(team, provider, dr
 @pytest.mark.parametrize("provider", ["bfl"], indirect=True)
 def test_bfl_documents_no_cancel_so_nothing_is_sent_and_the_cost_stays(team, provider, driver):
     _, fake = provider
-    (job,) = submitted(team, "bfl")
+    (job,) = submitted_jobs(team, "bfl")
     before = len(fake.requests)
     cancel_and_run(job, driver)
     assert len(fake.requests) == before
@@ -121,7 +105,7 @@ def test_bfl_documents_no_cancel_so_nothing_is_sent_and_the_cost_stays(team, pro
 @pytest.mark.parametrize("provider", ["fal", "replicate", "comfyui", "bfl"], indirect=True)
 def test_cancel_never_submits_again_and_asks_the_provider_once(team, provider, driver):
     name, fake = provider
-    (job,) = submitted(team, name)
+    (job,) = submitted_jobs(team, name)
     cancel_and_run(job, driver)
     asked = len(getattr(fake, "cancels", list)())
     # A redelivered cancel task, the sweeper and a late poll: none of them sends anything.
@@ -138,7 +122,7 @@ def test_cancel_never_submits_again_and_asks_the_provider_once(team, provider, d
 @pytest.mark.parametrize("provider", ["fal"], indirect=True)
 def test_the_web_request_only_cancels_the_job_a_worker_calls_the_provider(team, provider, driver):
     _, fake = provider
-    (job,) = submitted(team, "fal")
+    (job,) = submitted_jobs(team, "fal")
     response = team.client("editor").post(reverse("job_cancel", args=[job.pk]))
     assert response.status_code == 302
     assert GenerationJob.objects.get(pk=job.pk).state == State.CANCELLED

@@ -110,12 +110,7 @@ class FalBackend(HostedBackend):
             len(request.references),
         )
         cancel_url = str(data.get("cancel_url") or "")
-        return Submission(
-            task_id=str(request_id),
-            polling_url=status_url,
-            cost=cost,
-            cancel_url=cancel_url if self.is_own(cancel_url) else "",
-        )
+        return self.submission(str(request_id), status_url, cost, cancel_url)
 
     def cancel(self, submission: Submission) -> None:
         """Ask the queue to drop the request (`PUT cancel_url`); one already running finishes.

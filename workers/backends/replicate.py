@@ -114,12 +114,7 @@ class ReplicateBackend(HostedBackend):
             len(request.references),
         )
         cancel_url = str(urls.get("cancel") or "")
-        return Submission(
-            task_id=str(prediction_id),
-            polling_url=get_url,
-            cost=cost,
-            cancel_url=cancel_url if self.is_own(cancel_url) else "",
-        )
+        return self.submission(str(prediction_id), get_url, cost, cancel_url)
 
     def cancel(self, submission: Submission) -> None:
         """Cancel the prediction (`POST …/predictions/{id}/cancel`), on the API origin only."""
