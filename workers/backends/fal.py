@@ -113,7 +113,7 @@ class FalBackend(HostedBackend):
         return self.submission(str(request_id), status_url, cost, cancel_url)
 
     def cancel(self, submission: Submission) -> None:
-        """Ask the queue to drop the request (`PUT cancel_url`); one already running finishes.
+        """Ask the queue to drop the request (`PUT cancel_url`); 400 means it has completed.
 
         The cancel URL the submit returned is used; a job stored without one
         gets the status URL's sibling, the queue's own form. Only on the
