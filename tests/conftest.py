@@ -81,19 +81,18 @@ def driver(monkeypatch):
     from workers import pipeline, tasks
 
     d = Driver()  # its queue is a deque: appends from many threads are safe
-    monkeypatch.setattr(
-        tasks.start_job, "delay", lambda job_id: d.send(pipeline.Step("start", 0, job_id))
-    )
-    monkeypatch.setattr(
-        tasks.start_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("start", countdown, args[0])),
-    )
-    monkeypatch.setattr(
-        tasks.poll_job,
-        "apply_async",
-        lambda args, countdown=0: d.send(pipeline.Step("poll", countdown, args[0])),
-    )
+
+    def route(task, kind: str) -> None:
+        monkeypatch.setattr(task, "delay", lambda job_id: d.send(pipeline.Step(kind, 0, job_id)))
+        monkeypatch.setattr(
+            task,
+            "apply_async",
+            lambda args, countdown=0: d.send(pipeline.Step(kind, countdown, args[0])),
+        )
+
+    route(tasks.start_job, "start")
+    route(tasks.poll_job, "poll")
+    route(tasks.cancel_at_provider, "cancel")
     return d
 
 

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import io
 import time
 from collections import deque
 
 from PIL import Image
 
-from boards.models import Board
+from boards.models import Board, Panel
 from boards.services import CastEntry, panel_create, panel_set_cast
 from characters.services import (
     UploadItem,
@@ -19,6 +21,7 @@ from characters.services import (
 )
 from workers import pipeline
 from workers.models import GenerationJob
+from workers.services import jobs_request
 
 
 def png(colour, size=(96, 128)) -> bytes:
@@ -42,9 +45,60 @@ def use_fake_bfl(settings, fake, *, key: str | None = None) -> None:
 
 
 def use_fake_provider(settings, fake) -> None:
-    """Point the backend a fake stands in for (fal, replicate) at it, as its env() says."""
+    """Point the backend a fake stands in for (fal, replicate, comfyui) at it, as its env() says."""
     for name, value in fake.env().items():
         setattr(settings, name, value.split(",") if name.endswith("_RESULT_HOSTS") else value)
+
+
+FAKE_CLASSES = {
+    "bfl": ("tests.fakes.bfl_server", "FakeBFL", "FakeConfig"),
+    "fal": ("tests.fakes.fal_server", "FakeFal", "FalConfig"),
+    "replicate": ("tests.fakes.replicate_server", "FakeReplicate", "ReplicateConfig"),
+    "comfyui": ("tests.fakes.comfyui_server", "FakeComfyUI", "ComfyConfig"),
+}
+
+
+def fake_for(backend: str, **switches):
+    """A loopback fake (not started) of `backend`'s provider, its config switches set."""
+    module_name, fake_name, config_name = FAKE_CLASSES[backend]
+    module = importlib.import_module(module_name)
+    return getattr(module, fake_name)(getattr(module, config_name)(**switches))
+
+
+def use_fake(settings, backend: str, fake) -> None:
+    """Point `backend` at its started fake."""
+    if backend == "bfl":
+        use_fake_bfl(settings, fake)
+    else:
+        use_fake_provider(settings, fake)
+
+
+PUBLIC_URL = "https://boards.example.com"
+
+
+@contextlib.contextmanager
+def fake_with_webhooks(settings, backend: str, *, secret: str, **switches):
+    """`backend`'s fake, started and pointed at, with the studio taking its webhooks."""
+    with fake_for(backend, **switches) as fake:
+        use_fake(settings, backend, fake)
+        settings.STUDIO_PUBLIC_URL = PUBLIC_URL
+        setattr(settings, f"{backend.upper()}_WEBHOOK_SECRET", secret)
+        yield fake
+
+
+def submitted_jobs(team, backend: str, panels: int = 1) -> list[GenerationJob]:
+    """Jobs for a new board's panels, sent to `backend` and polling; their poll chains are
+    left for the test to run or not."""
+    board = make_board(team.project, panels=panels, cast_per_panel=1)
+    chosen = list(
+        Panel.objects.filter(board=board).select_related("board__project").order_by("position")
+    )
+    jobs = jobs_request(panels=chosen, user=team.editor, backend=backend).jobs
+    for job in jobs:
+        pipeline.job_start(job.pk)
+        job.refresh_from_db()
+        assert job.state == GenerationJob.State.POLLING and job.provider_task_id
+    return jobs
 
 
 def make_board(project, *, panels: int = 3, cast_per_panel: int = 2) -> Board:
@@ -111,6 +165,8 @@ class Driver:
                 nxt = pipeline.job_download(step.job_id, step.url)
             elif step.task == "start":
                 nxt = pipeline.job_start(step.job_id)
+            elif step.task == "cancel":
+                nxt = pipeline.job_cancel_at_provider(step.job_id)
             else:
                 nxt = pipeline.job_poll(step.job_id)
             self.queue.extend(nxt.flatten())

@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
 from PIL import Image
 
+from tests.fakes.fal_server import FakeFal, FalConfig
+from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
 from workers.backends.base import GenerationRequest, PollResult, Reference, Submission
+from workers.backends.fal import FalBackend
+from workers.backends.replicate import ReplicateBackend
 
 
 def png(colour=(200, 30, 30)) -> bytes:
@@ -43,18 +48,47 @@ def wait_ready(backend, sub: Submission, timeout: float = 3.0) -> PollResult:
     raise AssertionError("not ready in time")
 
 
-def fixtures(fake_class, config_class, backend_class, *, key: str, model: str) -> tuple:
-    """(shared_fake, fake, http_client, make_backend, backend) fixtures for one backend's tests."""
+@dataclass(frozen=True)
+class Hosted:
+    """One hosted backend and its fake, as the shared fixtures build them."""
 
-    @pytest.fixture(scope="module")
-    def shared_fake() -> Iterator[Any]:
-        with fake_class() as server:
+    fake_class: type
+    config_class: type
+    backend_class: type
+    key: str
+    model: str
+    auth: str  # the authorization header, "{}" standing for the key
+
+    @property
+    def name(self) -> str:
+        return self.backend_class.name
+
+
+FAL = Hosted(FakeFal, FalConfig, FalBackend, "fal-secret-0123456789", "fal-ai/flux-2-pro", "Key {}")
+REPLICATE = Hosted(
+    FakeReplicate,
+    ReplicateConfig,
+    ReplicateBackend,
+    "r8_secret_0123456789",
+    "black-forest-labs/flux-2-pro",
+    "Bearer {}",
+)
+
+
+def fixtures(*specs: Hosted) -> tuple:
+    """(shared_fake, fake, http_client, make_backend, backend) fixtures, the tests run per spec."""
+
+    @pytest.fixture(scope="module", params=specs, ids=lambda spec: spec.name)
+    def shared_fake(request) -> Iterator[Any]:
+        with request.param.fake_class() as server:
+            server.spec = request.param
             yield server
 
     @pytest.fixture
     def fake(shared_fake):
-        # One server per module; a clean slate and fresh switches per test.
-        shared_fake.config = config_class(api_key=key, latency_s=0.05)
+        # One server per module and backend; a clean slate and fresh switches per test.
+        spec = shared_fake.spec
+        shared_fake.config = spec.config_class(api_key=spec.key, latency_s=0.05)
         shared_fake.reset()
         return shared_fake
 
@@ -67,16 +101,16 @@ def fixtures(fake_class, config_class, backend_class, *, key: str, model: str) -
     def make_backend(fake, http_client):
         def make(**kw):
             values = dict(
-                api_key=key,
+                api_key=fake.spec.key,
                 base_url=fake.base_url,
-                model=model,
+                model=fake.spec.model,
                 result_hosts=["127.0.0.1"],
                 max_active=8,
                 timeout_s=2.0,
                 client=http_client,
             )
             values.update(kw)
-            return backend_class(**values)
+            return fake.spec.backend_class(**values)
 
         return make
 

@@ -15,13 +15,12 @@ import time
 import pytest
 from django.test import Client
 
-from boards.models import Panel, Take
-from tests.fakes.bfl_server import FakeBFL, FakeConfig
-from tests.generation import make_board, use_fake_bfl
+from boards.models import Take
+from tests.fakes.bfl_server import FakeBFL
+from tests.generation import PUBLIC_URL, fake_with_webhooks, submitted_jobs
 from workers import pipeline
 from workers.models import GenerationJob
 from workers.pipeline.poll import WEBHOOK_FALLBACK_POLL_S
-from workers.services import jobs_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = GenerationJob.State
@@ -31,22 +30,12 @@ URL = "/hooks/bfl/"  # the provider_webhook view for bfl
 
 @pytest.fixture
 def fake(settings):
-    with FakeBFL(FakeConfig(latency_s=0.2)) as server:
-        use_fake_bfl(settings, server)
-        settings.STUDIO_PUBLIC_URL = "https://boards.example.com"
-        settings.BFL_WEBHOOK_SECRET = SECRET
+    with fake_with_webhooks(settings, "bfl", secret=SECRET, latency_s=0.2) as server:
         yield server
 
 
 def submitted_job(team) -> GenerationJob:
-    """One job, submitted and polling; its poll chain is left for the test to run or not."""
-    board = make_board(team.project, panels=1, cast_per_panel=1)
-    panel = Panel.objects.select_related("board__project").get(board=board)
-    job = jobs_request(panels=[panel], user=team.editor, backend="bfl").jobs[0]
-    pipeline.job_start(job.pk)
-    job.refresh_from_db()
-    assert job.state == State.POLLING and job.provider_task_id
-    return job
+    return submitted_jobs(team, "bfl")[0]
 
 
 def ready_body(fake: FakeBFL, task_id: str) -> dict:
@@ -70,7 +59,7 @@ def post(body: dict, **headers) -> int:
 def test_submit_asks_for_a_webhook_with_the_secret(team, fake, driver):
     submitted_job(team)
     body = fake.submissions()[0].body
-    assert body["webhook_url"] == "https://boards.example.com/hooks/bfl/"
+    assert body["webhook_url"] == f"{PUBLIC_URL}/hooks/bfl/"
     assert body["webhook_secret"] == SECRET
 
 

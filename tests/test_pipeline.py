@@ -16,7 +16,13 @@ from tests.fakes.bfl_server import FakeBFL, FakeConfig
 from tests.generation import make_board, use_fake_bfl
 from workers import pipeline, tasks
 from workers.models import GenerationJob
-from workers.services import job_cancel, job_request_edit, job_retry, jobs_request
+from workers.services import (
+    job_cancel,
+    job_dismiss,
+    job_request_edit,
+    job_retry,
+    jobs_request,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = GenerationJob.State
@@ -301,6 +307,25 @@ def test_cancel_and_retry(team, bfl, driver):
     assert job2.state == State.FAILED and job2.error_code == "retried"
     assert retried.jobs[0].pk != job2.pk
     assert GenerationJob.objects.get(pk=retried.jobs[0].pk).state == State.SUCCEEDED
+
+
+def test_a_needs_review_job_retried_twice_from_one_page_is_sent_again_once(team, bfl, driver):
+    bfl.config.submit_fail_times = 1
+    board = make_board(team.project, panels=1)
+    # A variation: its retry is a new paid request, never an unchanged one reused.
+    panels = panels_of(board)
+    job = jobs_request(panels=panels, user=team.editor, backend="bfl", variation=True).jobs[0]
+    driver.run()
+    job.refresh_from_db()
+    assert job.state == State.NEEDS_REVIEW
+    stale = GenerationJob.objects.get(pk=job.pk)  # what a second tab still shows
+    job_retry(job=job, user=team.editor)
+    driver.run()
+    with pytest.raises(ValidationError, match="already retried"):
+        job_retry(job=stale, user=team.editor)
+    driver.run()
+    assert len(bfl.submissions()) == 2  # the failed submit and one retry
+    assert not job_dismiss(job=stale)  # nor can the retried job be dismissed afterwards
 
 
 def test_sweeper_resumes_a_polling_job_from_its_task_id(team, bfl, driver):

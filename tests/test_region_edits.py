@@ -18,6 +18,7 @@ from boards.models import Panel, Take
 from tests.fakes.bfl_server import FakeBFL, FakeConfig, sample_colour
 from tests.generation import make_board, use_fake_bfl
 from workers.backends import masks
+from workers.backends.bfl import BFLBackend
 from workers.models import GenerationJob
 from workers.services import job_request_edit, job_retry, jobs_request
 
@@ -113,7 +114,11 @@ def test_a_different_mask_is_a_different_request(team, driver, settings):
     assert "mask" not in plain.request
 
 
-def test_model_without_masks_gets_the_region_in_words_and_the_rest_put_back(team, driver, settings):
+def test_model_without_masks_gets_the_region_in_words_and_the_rest_put_back(
+    team, driver, settings, monkeypatch
+):
+    # A backend without a fill model keeps the project's model for a region edit.
+    monkeypatch.setattr(BFLBackend, "fill_model", "")
     with FakeBFL(FakeConfig(latency_s=0.05)) as fake:
         use_fake_bfl(settings, fake)
         take = first_take(team, driver, backend="bfl")

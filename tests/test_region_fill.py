@@ -1,8 +1,10 @@
 """Region edits on the paid backends, each against its loopback fake.
 
-A fill model receives the take and the mask in its protocol's form; a model
-without masks receives the region in words, and the pixels outside the mask
-are put back from the take.
+A region edit goes to the backend's fill model, whatever model the project
+generates with, and that model receives the take and the mask in its
+protocol's form; on a backend without a fill model the project's model
+receives the region in words, and the pixels outside the mask are put back
+from the take.
 """
 
 from __future__ import annotations
@@ -17,10 +19,9 @@ from PIL import Image, ImageChops, ImageDraw
 
 from boards.models import Panel, Take
 from tests.fakes.bfl_server import FakeBFL, FakeConfig
-from tests.fakes.comfyui_server import ComfyConfig, FakeComfyUI
-from tests.fakes.fal_server import FakeFal, FalConfig
-from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
-from tests.generation import make_board, use_fake_bfl, use_fake_provider
+from tests.fakes.comfyui_server import FakeComfyUI
+from tests.generation import fake_for, make_board, use_fake, use_fake_bfl
+from workers import registry
 from workers.backends import masks
 from workers.models import GenerationJob
 from workers.services import job_request_edit, jobs_request
@@ -34,25 +35,15 @@ class Provider:
     name: str
     model_setting: str
     plain_model: str
+    other_model: str  # another model without masks
     fill_model: str
     fill_path: str
 
     def fake(self):
-        if self.name == "bfl":
-            return FakeBFL(FakeConfig(latency_s=0.05))
-        if self.name == "fal":
-            return FakeFal(FalConfig(latency_s=0.05))
-        if self.name == "comfyui":
-            return FakeComfyUI(ComfyConfig(latency_s=0.05))
-        return FakeReplicate(ReplicateConfig(latency_s=0.05))
+        return fake_for(self.name, latency_s=0.05)
 
     def point_at(self, settings, fake) -> None:
-        if self.name == "bfl":
-            use_fake_bfl(settings, fake)
-        elif self.name == "comfyui":
-            settings.COMFYUI_URL = fake.base_url
-        else:
-            use_fake_provider(settings, fake)
+        use_fake(settings, self.name, fake)
 
     def inputs(self, recorded) -> dict[str, Any]:
         if self.name == "comfyui":
@@ -67,11 +58,19 @@ class Provider:
 
 
 PROVIDERS = [
-    Provider("bfl", "BFL_MODEL", "flux-2-pro", "flux-pro-1.0-fill", "/v1/flux-pro-1.0-fill"),
+    Provider(
+        "bfl",
+        "BFL_MODEL",
+        "flux-2-pro",
+        "flux-kontext-pro",
+        "flux-pro-1.0-fill",
+        "/v1/flux-pro-1.0-fill",
+    ),
     Provider(
         "fal",
         "FAL_MODEL",
         "fal-ai/flux-2-pro",
+        "fal-ai/flux-pro/kontext",
         "fal-ai/flux-pro/v1/fill",
         "/fal-ai/flux-pro/v1/fill",
     ),
@@ -79,10 +78,11 @@ PROVIDERS = [
         "replicate",
         "REPLICATE_MODEL",
         "black-forest-labs/flux-2-pro",
+        "black-forest-labs/flux-kontext-pro",
         "black-forest-labs/flux-fill-pro",
         "/v1/models/black-forest-labs/flux-fill-pro/predictions",
     ),
-    Provider("comfyui", "COMFYUI_WORKFLOW", "kontext-dev", "fill-dev", "/prompt"),
+    Provider("comfyui", "COMFYUI_WORKFLOW", "kontext-dev", "flux2-dev", "fill-dev", "/prompt"),
 ]
 # What each protocol calls the two images of a fill request.
 FIELDS = {
@@ -136,14 +136,18 @@ def largest_change_outside(a: Image.Image, b: Image.Image, mask: Image.Image) ->
 
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
-def test_fill_model_receives_the_take_and_the_mask_in_its_protocols_form(
-    team, driver, settings, provider
+@pytest.mark.parametrize("chosen_by", ["studio default", "project"])
+def test_region_edit_goes_to_the_fill_model_with_the_take_and_the_mask_in_its_protocols_form(
+    team, driver, settings, provider, chosen_by
 ):
     with provider.fake() as fake:
         provider.point_at(settings, fake)
         setattr(settings, provider.model_setting, provider.plain_model)
+        if chosen_by == "project":
+            # Another model without masks, picked on the project: it does not matter either.
+            team.project.backend, team.project.model = provider.name, provider.other_model
+            team.project.save()
         take = first_take(team, driver, provider.name)
-        setattr(settings, provider.model_setting, provider.fill_model)
         mask = upper_left(take)
         job = job_request_edit(
             take=take,
@@ -166,12 +170,28 @@ def test_fill_model_receives_the_take_and_the_mask_in_its_protocols_form(
     job.refresh_from_db()
     assert job.state == GenerationJob.State.SUCCEEDED, job.error_message
     assert job.model == provider.fill_model and job.take.mask
+    assert take.model != provider.fill_model  # the project kept generating with its own
+
+
+def test_a_plain_edit_stays_on_the_projects_model(team, driver, settings):
+    with FakeBFL(FakeConfig(latency_s=0.05)) as fake:
+        use_fake_bfl(settings, fake)
+        take = first_take(team, driver, "bfl")
+        job = job_request_edit(
+            take=take, instruction="make it night", user=team.editor, backend="bfl"
+        )
+        driver.run()
+        assert fake.submissions()[-1].path == "/v1/flux-2-pro"
+    job.refresh_from_db()
+    assert job.model == "flux-2-pro"
 
 
 @pytest.mark.parametrize("provider", PROVIDERS, ids=lambda p: p.name)
 def test_model_without_masks_gets_the_region_in_words_and_the_rest_put_back(
-    team, driver, settings, provider
+    team, driver, settings, provider, monkeypatch
 ):
+    # As a backend that offers no fill model would be (e.g. a server without the Fill weights).
+    monkeypatch.setattr(registry.backend_class(provider.name), "fill_model", "")
     with provider.fake() as fake:
         provider.point_at(settings, fake)
         setattr(settings, provider.model_setting, provider.plain_model)

@@ -21,6 +21,7 @@ class MeteredBackend:
     required: ClassVar[tuple[str, ...]] = ("METERED_KEY",)
     model_setting: ClassVar[str] = "METERED_MODEL"
     models: ClassVar[tuple[str, ...]] = ("m-small", "m-large")
+    fill_model: ClassVar[str] = ""
     PRICE: ClassVar[dict[str, float]] = {"m-small": 7.0, "m-large": 12.5}
 
     @classmethod
@@ -59,6 +60,8 @@ def test_every_registered_backend_declares_itself(name):
     assert cls.models
     if cls.paid:
         assert all((cls.price(m, 1024, 1024, 1) or 0) > 0 for m in cls.models)
+    # A region edit switches to the fill model: one the backend offers (and prices).
+    assert not cls.fill_model or cls.fill_model in cls.models
 
 
 def test_a_second_paid_backend_is_priced_from_its_declaration(metered):

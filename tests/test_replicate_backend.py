@@ -9,26 +9,16 @@ from PIL import Image
 
 from tests import hosted
 from tests.fakes.queue_server import sample_colour
-from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
 from workers.backends.base import (
-    AuthError,
     InvalidRequest,
     Moderated,
-    OutcomeUnknown,
     ProviderFailed,
-    RateLimited,
     Reference,
     ResultUnavailable,
-    Submission,
 )
-from workers.backends.replicate import MAX_INLINE_BYTES, ReplicateBackend
+from workers.backends.replicate import MAX_INLINE_BYTES
 
-KEY = "r8_secret_0123456789"
-
-
-shared_fake, fake, http_client, make_backend, backend = hosted.fixtures(
-    FakeReplicate, ReplicateConfig, ReplicateBackend, key=KEY, model="black-forest-labs/flux-2-pro"
-)
+shared_fake, fake, http_client, make_backend, backend = hosted.fixtures(hosted.REPLICATE)
 _request, _wait_ready = hosted.request, hosted.wait_ready
 
 
@@ -95,40 +85,6 @@ def test_safety_failure_is_moderation_and_other_failures_are_provider_errors(fak
         _wait_ready(backend, backend.submit(_request("a forbidden scene")))
     with pytest.raises(ProviderFailed, match="CUDA out of memory"):
         _wait_ready(backend, backend.submit(_request("a doomed scene")))
-
-
-def test_foreign_prediction_url_is_refused_without_contact(fake, backend):
-    other = f"http://127.0.0.1:{fake.port('delivery')}/v1/predictions/x"
-    with pytest.raises(ProviderFailed, match="token was not sent"):
-        backend.poll(Submission(task_id="x", polling_url=other))
-    assert fake.requests == []
-
-
-def test_token_travels_only_to_the_api_host(fake, backend):
-    backend.fetch(_wait_ready(backend, backend.submit(_request())).sample_url)
-    for record in fake.requests:
-        assert (record.headers.get("authorization") == f"Bearer {KEY}") == (record.server == "api")
-
-
-def test_wrong_token_fails_fast_naming_the_setting(fake, make_backend):
-    with pytest.raises(AuthError, match="Check REPLICATE_API_TOKEN"):
-        make_backend(api_key="wrong").submit(_request())
-
-
-def test_429_honours_retry_after(fake, backend):
-    fake.config.force_429 = 1
-    fake.config.retry_after = "3"
-    with pytest.raises(RateLimited) as info:
-        backend.submit(_request())
-    assert info.value.retry_after == 3.0
-
-
-def test_5xx_after_the_prediction_was_created_is_outcome_unknown(fake, backend):
-    fake.config.submit_fail_times = 1
-    fake.config.submit_fail_after_record = True
-    with pytest.raises(OutcomeUnknown, match="may exist and be billed"):
-        backend.submit(_request())
-    assert len(fake.tasks) == 1
 
 
 def test_expired_output_is_unavailable(fake, backend):

@@ -11,12 +11,9 @@ import time
 import pytest
 from django.test import Client
 
-from boards.models import Panel, Take
-from tests.fakes.replicate_server import FakeReplicate, ReplicateConfig
-from tests.generation import make_board, use_fake_provider
-from workers import pipeline
+from boards.models import Take
+from tests.generation import PUBLIC_URL, fake_with_webhooks, submitted_jobs
 from workers.models import GenerationJob
-from workers.services import jobs_request
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = GenerationJob.State
@@ -26,21 +23,12 @@ SECRET = "whsec_" + base64.b64encode(KEY).decode()
 
 @pytest.fixture
 def fake(settings):
-    with FakeReplicate(ReplicateConfig(latency_s=0.2)) as server:
-        use_fake_provider(settings, server)
-        settings.STUDIO_PUBLIC_URL = "https://boards.example.com"
-        settings.REPLICATE_WEBHOOK_SECRET = SECRET
+    with fake_with_webhooks(settings, "replicate", secret=SECRET, latency_s=0.2) as server:
         yield server
 
 
 def submitted_job(team) -> GenerationJob:
-    board = make_board(team.project, panels=1, cast_per_panel=1)
-    panel = Panel.objects.select_related("board__project").get(board=board)
-    job = jobs_request(panels=[panel], user=team.editor, backend="replicate").jobs[0]
-    pipeline.job_start(job.pk)
-    job.refresh_from_db()
-    assert job.state == State.POLLING
-    return job
+    return submitted_jobs(team, "replicate")[0]
 
 
 def finished_prediction(fake, task_id: str) -> bytes:
@@ -69,7 +57,7 @@ def signed_post(raw: bytes, *, key: bytes = KEY, stamp: int | None = None, path=
 def test_prediction_asks_for_a_completed_webhook(team, fake, driver):
     submitted_job(team)
     body = fake.submissions()[0].body
-    assert body["webhook"] == "https://boards.example.com/hooks/replicate/"
+    assert body["webhook"] == f"{PUBLIC_URL}/hooks/replicate/"
     assert body["webhook_events_filter"] == ["completed"]
 
 

@@ -62,6 +62,8 @@ class GenerationJob(models.Model):
     request = models.JSONField(default=dict, blank=True)
     provider_task_id = models.CharField(max_length=200, blank=True)
     polling_url = models.URLField(max_length=1000, blank=True)
+    # Where the provider said the task can be stopped (fal, Replicate); used when it is cancelled.
+    cancel_url = models.URLField(max_length=1000, blank=True)
     attempts = models.PositiveIntegerField(default=0)
     error_code = models.CharField(max_length=40, blank=True)
     error_message = models.TextField(blank=True)

@@ -135,6 +135,23 @@ def get_backend(name: str, model: str = "") -> Backend:
     return backend
 
 
+def region_edit_model(name: str, model: str) -> str:
+    """The model a region edit goes to: the backend's fill model, when `model` takes no mask.
+
+    A fill model receives the take and the mask itself, which keeps every
+    other pixel better than describing the region to a model that cannot see
+    the mask. A backend without one keeps `model` (the composite-back path).
+    """
+    if capabilities(name, model).masks:
+        return model
+    return backend_class(name).fill_model or model
+
+
+def can_cancel(name: str) -> bool:
+    """True when the backend can ask its provider to stop a task (see `Backend`)."""
+    return name in BACKENDS and callable(getattr(backend_class(name), "cancel", None))
+
+
 def capabilities(name: str, model: str = "") -> Capabilities:
     return get_backend(name, model).capabilities(model or default_model(name))
 

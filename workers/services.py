@@ -33,6 +33,7 @@ from workers.compiler import (
     continued_from,
 )
 from workers.models import GenerationJob
+from workers.pipeline.states import transition
 from workers.selectors import (
     mask_spec,
     panel_spec,
@@ -328,6 +329,8 @@ def job_request_edit(
     `mask`: a region edit (PNG from `workers.backends.masks.prepare_mask`, the
     take's size, white = change). It is stored with the job, and copied to the
     new take as its provenance; only the masked part of the take may change.
+    A region edit goes to the backend's fill model when it has one, whatever
+    model the project generates with.
     """
     instruction = " ".join(instruction.split())
     if not instruction:
@@ -337,6 +340,8 @@ def job_request_edit(
     panel = take.panel
     project = panel.board.project
     name, model = _backend_for(project, backend)
+    if mask:
+        model = registry.region_edit_model(name, model)
     caps = registry.capabilities(name, model)
     if not caps.instruction_edits:
         raise ValidationError(f"The {name} backend cannot edit with instructions.")
@@ -408,27 +413,44 @@ def _stored(name: str) -> bytes:
 
 
 def job_cancel(*, job: GenerationJob) -> bool:
-    """Cancel a job that has not finished. A provider task already running may still bill."""
-    changed = GenerationJob.objects.filter(pk=job.pk, state__in=GenerationJob.ACTIVE_STATES).update(
-        state=GenerationJob.State.CANCELLED, finished=timezone.now(), lease_expires=None
+    """Cancel a job that has not finished.
+
+    A task already at a provider that documents a cancel call is asked to
+    stop, by a worker once this commits (`workers.pipeline.cancel`); one that
+    cannot be stopped may still bill, and its cost stays counted.
+    """
+    changed = transition(
+        job.pk,
+        GenerationJob.ACTIVE_STATES,
+        state=GenerationJob.State.CANCELLED,
+        finished=timezone.now(),
+        lease_expires=None,
     )
     if changed:
         from workers.pipeline import kick_waiting
 
         transaction.on_commit(lambda: kick_waiting(job.backend))
         transaction.on_commit(lambda: chain_release(job.pk))
-    return bool(changed)
+        if registry.can_cancel(job.backend):
+            _enqueue_cancel_at_provider(job.pk)
+    return changed
+
+
+def _enqueue_cancel_at_provider(job_id: int) -> None:
+    from workers.tasks import cancel_at_provider
+
+    transaction.on_commit(lambda: cancel_at_provider.delay(job_id))
 
 
 def job_dismiss(*, job: GenerationJob) -> bool:
     """Close a job that needs review without retrying it."""
-    return bool(
-        GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.NEEDS_REVIEW).update(
-            state=GenerationJob.State.FAILED,
-            error_code="dismissed",
-            finished=timezone.now(),
-            cost=job.estimated_cost if job.provider_task_id or job.attempts else Decimal("0"),
-        )
+    return transition(
+        job.pk,
+        GenerationJob.State.NEEDS_REVIEW,
+        state=GenerationJob.State.FAILED,
+        error_code="dismissed",
+        finished=timezone.now(),
+        cost=job.estimated_cost if job.provider_task_id or job.attempts else Decimal("0"),
     )
 
 
@@ -437,14 +459,17 @@ def job_retry(*, job: GenerationJob, user) -> RequestOutcome | GenerationJob:
     if job.state not in (GenerationJob.State.FAILED, GenerationJob.State.NEEDS_REVIEW):
         raise ValidationError("Only failed jobs or jobs that need review can be retried.")
     with transaction.atomic():
-        if job.state == GenerationJob.State.NEEDS_REVIEW:
-            # The first attempt may have been billed: count it as spent.
-            GenerationJob.objects.filter(pk=job.pk, state=GenerationJob.State.NEEDS_REVIEW).update(
-                state=GenerationJob.State.FAILED,
-                error_code="retried",
-                cost=job.estimated_cost,
-                finished=timezone.now(),
-            )
+        # The first attempt may have been billed: count it as spent. Only one
+        # of two retries pressed together gets past this and resends.
+        if job.state == GenerationJob.State.NEEDS_REVIEW and not transition(
+            job.pk,
+            GenerationJob.State.NEEDS_REVIEW,
+            state=GenerationJob.State.FAILED,
+            error_code="retried",
+            cost=job.estimated_cost,
+            finished=timezone.now(),
+        ):
+            raise ValidationError("This job was already retried or dismissed.")
         if job.kind == GenerationJob.Kind.EDIT and job.source_take is not None:
             return job_request_edit(
                 take=job.source_take,

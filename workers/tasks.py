@@ -29,6 +29,8 @@ def schedule(step: pipeline.Step) -> None:
     for one in step.flatten():
         if one.task == "download":
             download_job.apply_async((one.job_id, one.url), countdown=one.countdown)
+        elif one.task == "cancel":
+            cancel_at_provider.apply_async((one.job_id,), countdown=one.countdown)
         else:
             task = start_job if one.task == "start" else poll_job
             task.apply_async((one.job_id,), countdown=one.countdown)
@@ -47,6 +49,12 @@ def poll_job(job_id: int) -> None:
 @shared_task(**_RETRY)
 def download_job(job_id: int, url: str) -> None:
     schedule(pipeline.job_download(job_id, url))
+
+
+@shared_task(**_RETRY)
+def cancel_at_provider(job_id: int) -> None:
+    """A cancelled job's task is stopped at its provider, outside the web request."""
+    schedule(pipeline.job_cancel_at_provider(job_id))
 
 
 @shared_task(**_RETRY)

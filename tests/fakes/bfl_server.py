@@ -1,6 +1,6 @@
 """A fake Black Forest Labs provider: real HTTP on loopback, switchable failures.
 
-Three `ThreadingHTTPServer`s on OS-picked ports play the provider's hosts:
+Three servers on OS-picked ports (`tests.fakes.loopback`) play the provider's hosts:
 the submit host (`base_url`), a regional polling host and a delivery host
 serving signed, expiring sample URLs. Each answers only its own routes, so a
 client that ignores the returned `polling_url` or sample URL gets a 404.
@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import hashlib
-import hmac
 import io
 import json
 import math
@@ -27,12 +25,13 @@ import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw, PngImagePlugin
+
+from tests.fakes.loopback import LoopbackFake, QuietHandler, Recorded, encode
 
 # model -> (most input images accepted, size control)
 MODELS: dict[str, tuple[int, str]] = {
@@ -112,15 +111,7 @@ class FakeConfig:
     record_images: bool = True
 
 
-@dataclass(frozen=True)
-class RecordedRequest:
-    server: str  # "api", "poll" or "delivery"
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: Any  # parsed JSON, or None
-    time: float
+RecordedRequest = Recorded  # the name older tests use
 
 
 @dataclass
@@ -142,78 +133,36 @@ class _Task:
         return self.fate != "request_moderated" and now < self.ready_at
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    # The default backlog of 5 drops connections when many workers poll at
-    # once, and the client's SYN retry adds whole seconds to a request.
-    request_queue_size = 256
-
-
-class FakeBFL:
+class FakeBFL(LoopbackFake):
     """The fake provider. Use as a context manager or call start()/stop()."""
 
+    name = "fake-bfl"
+    roles = ("api", "poll", "delivery")
+
     def __init__(self, config: FakeConfig | None = None, *, port: int = 0) -> None:
+        super().__init__(port=port)
         self.config = config or FakeConfig()
-        self._port = port
-        self._lock = threading.Lock()
-        self._requests: list[RecordedRequest] = []
         self._tasks: dict[str, _Task] = {}
         self._max_in_flight = 0
         self._count_429 = 0
-        self._secret = secrets.token_bytes(16)
         self._latencies = random.Random(self.config.latency_seed)
-        self._servers: dict[str, _Server] = {}
-        self._threads: list[threading.Thread] = []
-        self.base_url = ""
         self.poll_base_url = ""
         self.delivery_base_url = ""
 
-    # --- lifecycle ------------------------------------------------------------
     def start(self) -> FakeBFL:
         """Bind the three servers and serve them from daemon threads."""
-        for role, port in (("api", self._port), ("poll", 0), ("delivery", 0)):
-            server = _Server(("127.0.0.1", port), _make_handler(self, role))
-            self._servers[role] = server
-            # A short poll interval keeps stop() fast (tests start many fakes).
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"fake-bfl-{role}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
-        self.base_url = f"http://127.0.0.1:{self.port('api')}"
-        self.poll_base_url = f"http://127.0.0.1:{self.port('poll')}"
-        self.delivery_base_url = f"http://127.0.0.1:{self.port('delivery')}"
+        super().start()
+        self.poll_base_url = self.urls["poll"]
+        self.delivery_base_url = self.urls["delivery"]
         return self
 
-    def stop(self) -> None:
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers.clear()
-        self._threads.clear()
+    def make_handler(self, role: str) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self, role)
 
-    def __enter__(self) -> FakeBFL:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def port(self, role: str) -> int:
-        """Port of the "api", "poll" or "delivery" server."""
-        return int(self._servers[role].server_address[1])
+    def recorded_body(self, body: Any) -> Any:
+        return body if self.config.record_images else _without_images(body)
 
     # --- inspection -----------------------------------------------------------
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        """A copy of every request received so far, oldest first."""
-        with self._lock:
-            return list(self._requests)
-
     def submissions(self) -> list[RecordedRequest]:
         """The POST /v1/<model> requests (whatever their answer was)."""
         return [
@@ -230,62 +179,46 @@ class FakeBFL:
 
     @property
     def task_ids(self) -> list[str]:
-        with self._lock:
+        with self.lock:
             return list(self._tasks)
 
     def ready_times(self) -> dict[str, tuple[str, float]]:
         """Task id -> (prompt, when it was or will be ready on the time.time() clock)."""
-        with self._lock:
+        with self.lock:
             return {
                 t.id: (str(t.body.get("prompt", "")), t.ready_wall) for t in self._tasks.values()
             }
 
     def latencies(self) -> list[float]:
         """Each accepted task's latency, in the order of submission."""
-        with self._lock:
+        with self.lock:
             return [t.ready_at - t.created for t in self._tasks.values()]
 
     @property
     def max_in_flight_seen(self) -> int:
-        with self._lock:
+        with self.lock:
             return self._max_in_flight
 
     @property
     def count_429(self) -> int:
-        with self._lock:
+        with self.lock:
             return self._count_429
 
     def in_flight(self) -> int:
         now = time.monotonic()
-        with self._lock:
+        with self.lock:
             return sum(1 for t in self._tasks.values() if t.in_flight(now))
 
     def reset(self) -> None:
         """Forget requests, tasks and counters (the config stays)."""
-        with self._lock:
-            self._requests.clear()
+        self.forget_requests()
+        with self.lock:
             self._tasks.clear()
             self._max_in_flight = 0
             self._count_429 = 0
             self._latencies = random.Random(self.config.latency_seed)
 
     # --- protocol -------------------------------------------------------------
-    def _record(self, role: str, handler: BaseHTTPRequestHandler, body: Any) -> None:
-        split = urlsplit(handler.path)
-        if isinstance(body, dict) and not self.config.record_images:
-            body = _without_images(body)
-        record = RecordedRequest(
-            server=role,
-            method=handler.command,
-            path=split.path,
-            query=parse_qs(split.query),
-            headers={k.lower(): v for k, v in handler.headers.items()},
-            body=body,
-            time=time.time(),
-        )
-        with self._lock:
-            self._requests.append(record)
-
     def _submit(self, model: str, body: Any) -> tuple[int, dict[str, str], Any]:
         cfg = self.config
         if model not in MODELS:
@@ -297,7 +230,7 @@ class FakeBFL:
         refs = sum(1 for k in body if k.startswith("input_image") and body[k])
         cost = _price(model, width, height, refs)
         now = time.monotonic()
-        with self._lock:
+        with self.lock:
             if cfg.force_429 > 0 or (
                 cfg.cap is not None
                 and sum(1 for t in self._tasks.values() if t.in_flight(now)) >= cfg.cap
@@ -362,7 +295,7 @@ class FakeBFL:
 
     def _poll(self, task_id: str) -> tuple[int, dict[str, str], Any]:
         cfg = self.config
-        with self._lock:
+        with self.lock:
             if cfg.poll_fail_times > 0:
                 cfg.poll_fail_times -= 1
                 headers = {"Retry-After": cfg.retry_after} if cfg.retry_after else {}
@@ -408,11 +341,8 @@ class FakeBFL:
             host = f"127.0.0.1:{self.port('api')}"
         return (
             f"http://{host}/samples/{task.id}.{ext}"
-            f"?exp={expires:.3f}&sig={self._sign(task.id, f'{expires:.3f}')}"
+            f"?exp={expires:.3f}&sig={self.sign(task.id, f'{expires:.3f}')}"
         )
-
-    def _sign(self, task_id: str, expires: str) -> str:
-        return hmac.new(self._secret, f"{task_id}|{expires}".encode(), "sha256").hexdigest()[:32]
 
     def _sample(self, handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], Any]:
         """Check a signed sample URL; on success the body is the image bytes."""
@@ -420,12 +350,11 @@ class FakeBFL:
         split = urlsplit(handler.path)
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
         task_id = split.path.rsplit("/", 1)[-1].split(".", 1)[0]
-        expires = query.get("exp", "")
-        if not hmac.compare_digest(query.get("sig", ""), self._sign(task_id, expires)):
+        if not self.signed(task_id, query):
             return 403, {}, {"detail": "Signature mismatch"}
-        if time.time() > float(expires):
+        if time.time() > float(query.get("exp", "0")):
             return cfg.expired_status, {}, {"detail": "Signed URL expired"}
-        with self._lock:
+        with self.lock:
             if cfg.sample_fail_times > 0:
                 cfg.sample_fail_times -= 1
                 return cfg.sample_fail_status, {}, {"detail": "Service Unavailable"}
@@ -436,7 +365,7 @@ class FakeBFL:
                     f"http://{cfg.sample_redirect_host}:{self.port('delivery')}{handler.path}&hop=1"
                 )
                 return 302, {"Location": location}, b""
-        with self._lock:
+        with self.lock:
             task = self._tasks.get(task_id)
         if task is None:
             return 404, {}, {"detail": "No such blob"}
@@ -449,7 +378,7 @@ class FakeBFL:
         )
 
     def _credits(self) -> tuple[int, dict[str, str], Any]:
-        with self._lock:
+        with self.lock:
             return 200, {}, {"credits": round(self.config.credits, 2)}
 
 
@@ -592,23 +521,8 @@ def render_sample(body: dict[str, Any], width: int, height: int, output_format: 
 
 # --- HTTP plumbing ----------------------------------------------------------
 def _make_handler(fake: FakeBFL, role: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
+    class Handler(QuietHandler):
         server_version = "FakeBFL/1.0"
-        timeout = 60  # idle keep-alive connections end eventually
-        # Headers and body leave in separate writes; with Nagle on, the client's
-        # delayed ACK holds every answer back about 40 ms, which no real provider
-        # would add and which would dominate loopback benchmarks.
-        disable_nagle_algorithm = True
-
-        def log_message(self, format: str, *args: Any) -> None:  # quiet in tests
-            return
-
-        def handle(self) -> None:
-            # Clients that give up mid-body (the point of several switches)
-            # reset the connection; that is not worth a traceback.
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                super().handle()
 
         def do_GET(self) -> None:
             self._dispatch(None)
@@ -623,7 +537,7 @@ def _make_handler(fake: FakeBFL, role: str) -> type[BaseHTTPRequestHandler]:
             self._dispatch(body)
 
         def _dispatch(self, body: Any) -> None:
-            fake._record(role, self, body)
+            fake.record(role, self, body)
             path = urlsplit(self.path).path
             status, headers, payload = self._route(path, body)
             if status == 0:  # connection dropped on purpose
@@ -661,25 +575,13 @@ def _make_handler(fake: FakeBFL, role: str) -> type[BaseHTTPRequestHandler]:
 
         def _answer(self, status: int, headers: dict[str, str], payload: Any) -> None:
             cfg = fake.config
-            if isinstance(payload, bytes | bytearray):
-                data = bytes(payload)
-                headers.setdefault("Content-Type", "application/octet-stream")
-            else:
-                data = json.dumps(payload).encode() + b" " * max(0, cfg.answer_pad_bytes)
-                headers.setdefault("Content-Type", "application/json")
+            data = encode(payload, headers, pad=cfg.answer_pad_bytes)
             is_sample = status == 200 and urlsplit(self.path).path.startswith("/samples/")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Date", formatdate(usegmt=True))
-            if is_sample and not cfg.sample_content_length:
-                # No length: the body ends when the connection closes.
-                self.send_header("Connection", "close")
-                self.close_connection = True
-            else:
-                self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            if is_sample and cfg.drip_interval_s > 0:
+            if not is_sample:
+                self.send(status, headers, data)
+                return
+            self.send_head(status, headers, len(data) if cfg.sample_content_length else None)
+            if cfg.drip_interval_s > 0:
                 step = max(1, cfg.drip_chunk_bytes)
                 for start in range(0, len(data), step):
                     self.wfile.write(data[start : start + step])

@@ -6,7 +6,8 @@ every class is known, every LoadImage names an uploaded file) and queues it,
 or answers 400 with `error` and `node_errors`; `GET /history/{id}` is `{}`
 until the prompt has run, then its outputs and status; `GET /view` serves an
 output file. Prompts run one after another, `latency_s` each, like a single
-GPU. Switches: `fail_if` (the run ends in an execution error when the prompt
+GPU. `GET /queue` lists the running and pending prompts, `POST /queue` with
+`delete` drops pending ones and `POST /interrupt` stops the running one. Switches: `fail_if` (the run ends in an execution error when the prompt
 text holds it), `known_classes` (what `/object_info` lists).
 
 Standalone: `python -m tests.fakes.comfyui_server --latency 2`.
@@ -55,6 +56,9 @@ KNOWN_CLASSES = frozenset(
 )
 
 
+CANCEL_PATHS = ("/queue", "/interrupt")
+
+
 @dataclass
 class ComfyConfig(QueueConfig):
     fail_if: str | None = None
@@ -82,6 +86,10 @@ class FakeComfyUI(QueueFake):
     def polls(self):
         return [r for r in self.requests if r.path.startswith("/history/")]
 
+    def cancels(self):
+        """Deletes from the queue and interrupts."""
+        return [r for r in self.requests if r.method == "POST" and r.path in CANCEL_PATHS]
+
     def route(
         self, handler: BaseHTTPRequestHandler, path: str, body: Any
     ) -> tuple[int, dict[str, str], Any]:
@@ -93,6 +101,10 @@ class FakeComfyUI(QueueFake):
             return self._history(path.rsplit("/", 1)[-1])
         if path == "/view" and handler.command == "GET":
             return self._view(handler)
+        if path == "/queue":
+            return self._queue() if handler.command == "GET" else self._delete(body)
+        if path == "/interrupt" and handler.command == "POST":
+            return self._interrupt(body)
         if path == "/object_info":
             return 200, {}, {name: {"input": {}} for name in self.config.known_classes}
         if path == "/system_stats":
@@ -149,6 +161,7 @@ class FakeComfyUI(QueueFake):
         with self.lock:
             # One GPU: each prompt starts when the one before it has finished.
             start = max(created.created, self._gpu_free_at)
+            created.extra["start"] = start
             created.ready_at = start + max(0.0, self.config.latency_s)
             self._gpu_free_at = created.ready_at
             created.extra["graph"] = graph
@@ -169,11 +182,58 @@ class FakeComfyUI(QueueFake):
                 errors[node_id] = f"image {node['inputs'].get('image')!r} was not uploaded"
         return errors
 
+    def _queue(self) -> tuple[int, dict[str, str], Any]:
+        """Running and pending prompts as `[number, prompt_id, graph, extra, outputs]`."""
+        now = time.monotonic()
+        lists: dict[str, list] = {"queue_running": [], "queue_pending": []}
+        with self.lock:
+            for number, task in enumerate(self.tasks.values()):
+                if task.done(now) or task.cancelled:
+                    continue
+                which = "queue_running" if task.extra["start"] <= now else "queue_pending"
+                lists[which].append([number, task.id, task.extra["graph"], {}, []])
+        return 200, {}, lists
+
+    def _delete(self, body: Any) -> tuple[int, dict[str, str], Any]:
+        """`{"delete": [ids]}` drops pending prompts; a running one is left alone."""
+        ids = body.get("delete") if isinstance(body, dict) else None
+        if not isinstance(ids, list):
+            return 400, {}, {"error": "Expected delete or clear"}
+        now = time.monotonic()
+        for prompt_id in ids:
+            task = self.find(str(prompt_id))
+            if task is not None and task.extra["start"] > now:
+                self.cancel_task(task)
+                task.extra["deleted"] = True  # never runs, so never has a history
+        return 200, {}, {}
+
+    def _interrupt(self, body: Any) -> tuple[int, dict[str, str], Any]:
+        """Stop the running prompt (only the one named, when a prompt id is given)."""
+        now = time.monotonic()
+        wanted = body.get("prompt_id") if isinstance(body, dict) else None
+        with self.lock:
+            running = [
+                t
+                for t in self.tasks.values()
+                if t.extra["start"] <= now and not t.done(now) and not t.cancelled
+            ]
+        for task in running:
+            if wanted is None or task.id == wanted:
+                self.cancel_task(task)
+        return 200, {}, {}
+
     def _history(self, prompt_id: str) -> tuple[int, dict[str, str], Any]:
         task = self.find(prompt_id)
-        if task is None or not task.done(time.monotonic()):
+        if task is None or not task.done(time.monotonic()) or task.extra.get("deleted"):
             return 200, {}, {}
         graph = task.extra["graph"]
+        if task.cancelled:
+            status = {
+                "status_str": "error",
+                "completed": False,
+                "messages": [["execution_interrupted", {"prompt_id": prompt_id}]],
+            }
+            return 200, {}, {prompt_id: {"outputs": {}, "status": status}}
         if task.fate == "error":
             status = {
                 "status_str": "error",

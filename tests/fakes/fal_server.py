@@ -62,6 +62,9 @@ class FakeFal(QueueFake):
     def polls(self):
         return [r for r in self.requests if r.path.endswith("/status")]
 
+    def cancels(self):
+        return [r for r in self.requests if r.method == "PUT" and r.path.endswith("/cancel")]
+
     def env(self) -> dict[str, str]:
         """The environment that points the fal backend at this fake."""
         return {
@@ -83,6 +86,8 @@ class FakeFal(QueueFake):
             if parts[4:] == ["status"] and handler.command == "GET":
                 return self._status(task)
             if parts[4:] == ["cancel"] and handler.command == "PUT":
+                if not self.cancel_task(task):
+                    return 400, {}, {"status": "ALREADY_COMPLETED"}
                 return 202, {}, {"status": "CANCELLATION_REQUESTED"}
             if not parts[4:] and handler.command == "GET":
                 return self._result(task)
@@ -127,7 +132,9 @@ class FakeFal(QueueFake):
                 answer["queue_position"] = 0
         else:
             answer = {"status": "COMPLETED", "request_id": task.id, "logs": None}
-            if task.fate == "error":
+            if task.cancelled:
+                answer["error"] = "Request was cancelled."
+            elif task.fate == "error":
                 answer["error"] = "Generation failed in the fake provider."
         if self.config.status_has_response_url:
             answer["response_url"] = f"{self.base_url}/{task.extra['app']}/requests/{task.id}"

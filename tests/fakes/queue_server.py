@@ -14,19 +14,19 @@ from __future__ import annotations
 import base64
 import contextlib
 import hashlib
-import hmac
 import io
 import json
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Literal
 from urllib.parse import parse_qs, urlsplit
 
 from PIL import Image, ImageDraw
+
+from tests.fakes.loopback import LoopbackFake, QuietHandler, Recorded, encode
 
 Fate = Literal["ready", "moderated", "error"]
 
@@ -52,17 +52,6 @@ class QueueConfig:
     record_images: bool = True  # False: keep only the lengths of image inputs
 
 
-@dataclass(frozen=True)
-class Recorded:
-    server: str  # "api" or "delivery"
-    method: str
-    path: str
-    query: dict[str, list[str]]
-    headers: dict[str, str]  # lower-case names
-    body: Any  # parsed JSON, the raw bytes of another body, or None
-    time: float
-
-
 @dataclass
 class Task:
     id: str
@@ -75,75 +64,32 @@ class Task:
     height: int
     extra: dict[str, Any] = field(default_factory=dict)
     image: bytes | None = field(default=None, repr=False)
+    cancelled: bool = False  # stopped by a cancel call before it finished
 
     def done(self, now: float) -> bool:
         return now >= self.ready_at
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 256
-
-
-class QueueFake:
+class QueueFake(LoopbackFake):
     """Base of the fakes; subclasses implement `route` (and may add roles)."""
 
-    name = "fake"
+    roles = ("api", "delivery")
 
     def __init__(self, config: QueueConfig, *, port: int = 0) -> None:
+        super().__init__(port=port)
         self.config = config
-        self._port = port
-        self.lock = threading.Lock()
-        self._requests: list[Recorded] = []
         self.tasks: dict[str, Task] = {}
         self.max_in_flight = 0
         self.count_429 = 0
-        self._secret = secrets.token_bytes(16)
-        self._servers: dict[str, _Server] = {}
-        self._threads: list[threading.Thread] = []
-        self.base_url = ""
         self.delivery_base_url = ""
 
-    # --- lifecycle ------------------------------------------------------------
     def start(self):
-        for role, port in (("api", self._port), ("delivery", 0)):
-            server = _Server(("127.0.0.1", port), _make_handler(self, role))
-            self._servers[role] = server
-            thread = threading.Thread(
-                target=server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name=f"{self.name}-{role}",
-                daemon=True,
-            )
-            thread.start()
-            self._threads.append(thread)
-        self.base_url = f"http://127.0.0.1:{self.port('api')}"
-        self.delivery_base_url = f"http://127.0.0.1:{self.port('delivery')}"
+        super().start()
+        self.delivery_base_url = self.urls["delivery"]
         return self
 
-    def stop(self) -> None:
-        for server in self._servers.values():
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(timeout=5)
-        self._servers.clear()
-        self._threads.clear()
-
-    def __enter__(self):
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    def port(self, role: str) -> int:
-        return int(self._servers[role].server_address[1])
-
-    # --- inspection -----------------------------------------------------------
-    @property
-    def requests(self) -> list[Recorded]:
-        with self.lock:
-            return list(self._requests)
+    def make_handler(self, role: str) -> type[BaseHTTPRequestHandler]:
+        return _make_handler(self, role)
 
     @property
     def task_ids(self) -> list[str]:
@@ -158,15 +104,29 @@ class QueueFake:
         return [r for r in self.requests if r.server == "delivery"]
 
     def reset(self) -> None:
+        self.forget_requests()
         with self.lock:
-            self._requests.clear()
             self.tasks.clear()
             self.max_in_flight = 0
             self.count_429 = 0
 
     def in_flight(self, now: float | None = None) -> int:
         now = time.monotonic() if now is None else now
-        return sum(1 for t in self.tasks.values() if not t.done(now) and t.fate != "moderated")
+        return sum(
+            1
+            for t in self.tasks.values()
+            if not t.done(now) and t.fate != "moderated" and not t.cancelled
+        )
+
+    def cancel_task(self, task: Task) -> bool:
+        """Stop a task that has not finished (True), as a provider's cancel call does."""
+        now = time.monotonic()
+        with self.lock:
+            if task.done(now) or task.cancelled:
+                return False
+            task.cancelled = True
+            task.ready_at = now
+            return True
 
     def env(self) -> dict[str, str]:
         """The environment variables that point the backend at this fake."""
@@ -227,20 +187,16 @@ class QueueFake:
         expires = f"{time.time() + self.config.sample_ttl_s:.3f}"
         return (
             f"{self.delivery_base_url}/files/{task.id}.jpeg"
-            f"?exp={expires}&sig={self._sign(task.id, expires)}"
+            f"?exp={expires}&sig={self.sign(task.id, expires)}"
         )
-
-    def _sign(self, task_id: str, expires: str) -> str:
-        return hmac.new(self._secret, f"{task_id}|{expires}".encode(), "sha256").hexdigest()[:32]
 
     def _deliver(self, handler: BaseHTTPRequestHandler) -> tuple[int, dict[str, str], Any]:
         split = urlsplit(handler.path)
         query = {k: v[0] for k, v in parse_qs(split.query).items()}
         task_id = split.path.rsplit("/", 1)[-1].split(".", 1)[0]
-        expires = query.get("exp", "0")
-        if not hmac.compare_digest(query.get("sig", ""), self._sign(task_id, expires)):
+        if not self.signed(task_id, query):
             return 403, {}, {"detail": "Signature mismatch"}
-        if time.time() > float(expires):
+        if time.time() > float(query.get("exp", "0")):
             return self.config.expired_status, {}, {"detail": "Expired"}
         task = self.find(task_id)
         if task is None:
@@ -253,6 +209,9 @@ class QueueFake:
         if self.config.record_images:
             return dict(body)
         return {k: _shorten(v) for k, v in body.items()}
+
+    def recorded_body(self, body: Any) -> Any:
+        return self.without_images(body)
 
 
 def _shorten(value: Any) -> Any:
@@ -292,18 +251,7 @@ def sample_colour(body: dict[str, Any]) -> tuple[int, int, int]:
 
 
 def _make_handler(fake: QueueFake, role: str) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-        timeout = 60
-        disable_nagle_algorithm = True  # see bfl_server: no 40 ms delayed-ACK stalls
-
-        def log_message(self, format: str, *args: Any) -> None:
-            return
-
-        def handle(self) -> None:
-            with contextlib.suppress(ConnectionError, TimeoutError):
-                super().handle()
-
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
             self._dispatch(None)
 
@@ -324,43 +272,18 @@ def _make_handler(fake: QueueFake, role: str) -> type[BaseHTTPRequestHandler]:
             return raw
 
         def _dispatch(self, body: Any) -> None:
-            split = urlsplit(self.path)
-            recorded = fake.without_images(body) if isinstance(body, dict) else body
-            record = Recorded(
-                server=role,
-                method=self.command,
-                path=split.path,
-                query=parse_qs(split.query),
-                headers={k.lower(): v for k, v in self.headers.items()},
-                body=recorded,
-                time=time.time(),
-            )
-            with fake.lock:
-                fake._requests.append(record)
+            fake.record(role, self, body)
+            path = urlsplit(self.path).path
             if role == "delivery":
                 answer = (
                     fake._deliver(self)
-                    if self.command == "GET" and split.path.startswith("/files/")
+                    if self.command == "GET" and path.startswith("/files/")
                     else (404, {}, {"detail": "Not Found"})
                 )
             else:
-                answer = fake.route(self, split.path, body)
-            self._answer(*answer)
-
-        def _answer(self, status: int, headers: dict[str, str], payload: Any) -> None:
-            if isinstance(payload, bytes | bytearray):
-                data = bytes(payload)
-                headers.setdefault("Content-Type", "application/octet-stream")
-            else:
-                data = json.dumps(payload).encode() + b" " * max(0, fake.config.answer_pad_bytes)
-                headers.setdefault("Content-Type", "application/json")
-            self.send_response(status)
-            for name, value in headers.items():
-                self.send_header(name, value)
-            self.send_header("Date", formatdate(usegmt=True))
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
+                answer = fake.route(self, path, body)
+            status, headers, payload = answer
+            self.send(status, headers, encode(payload, headers, pad=fake.config.answer_pad_bytes))
 
     return Handler
 

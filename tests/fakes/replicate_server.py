@@ -67,6 +67,9 @@ class FakeReplicate(QueueFake):
     def uploads(self):
         return [r for r in self.requests if r.path == "/v1/files"]
 
+    def cancels(self):
+        return [r for r in self.requests if r.method == "POST" and r.path.endswith("/cancel")]
+
     def env(self) -> dict[str, str]:
         """The environment that points the replicate backend at this fake."""
         return {
@@ -94,8 +97,7 @@ class FakeReplicate(QueueFake):
             if task is None:
                 return 404, {}, {"detail": "Not found."}
             if parts[3:] == ["cancel"] and handler.command == "POST":
-                task.fate = "error"
-                task.extra["canceled"] = True
+                self.cancel_task(task)  # a finished prediction stays as it was
                 return 200, {}, self._prediction(task)
             if not parts[3:] and handler.command == "GET":
                 return 200, {}, self._prediction(task)
@@ -189,7 +191,7 @@ class FakeReplicate(QueueFake):
             "error": None,
             "logs": "",
         }
-        if task.extra.get("canceled"):
+        if task.cancelled:
             answer["status"] = "canceled"
         elif not task.done(now):
             started = now - task.created > 0.2 * (task.ready_at - task.created)

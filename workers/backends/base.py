@@ -102,6 +102,8 @@ class Submission:
     polling_url: str = ""
     cost: float | None = None  # credits (1 credit = 1 US cent) when the provider says
     image: bytes | None = None  # set when the backend finished during submit
+    # Where to stop the task, when the provider hands out a URL for that (fal, Replicate).
+    cancel_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,16 @@ class Backend(Protocol):
     - `paid`: a paid backend is never resubmitted when a submit's outcome is
       unknown, and must state a `price` for every model it offers;
     - `price(model, width, height, references)`: credits (1 credit = 1 US
-      cent) one request is expected to cost, None when unknown.
+      cent) one request is expected to cost, None when unknown;
+    - `fill_model`: the model region edits switch to (it takes the take and a
+      mask), "" when the backend has none: region edits then keep the
+      project's model, which gets the region in words and has the pixels
+      outside the mask put back.
+
+    A backend whose provider documents a way to stop a task also has
+    `cancel(submission)`: best-effort, free, harmless to repeat; it raises
+    `BackendError`s like the other calls. Without it a cancelled job's task
+    simply runs out at the provider.
     """
 
     name: ClassVar[str]
@@ -132,6 +143,7 @@ class Backend(Protocol):
     required: ClassVar[tuple[str, ...]]
     model_setting: ClassVar[str]
     models: ClassVar[tuple[str, ...]]
+    fill_model: ClassVar[str]
 
     @classmethod
     def from_settings(cls, model: str = "") -> Backend: ...

@@ -111,6 +111,9 @@ class BFLBackend:
     required: ClassVar[tuple[str, ...]] = ("BFL_API_KEY",)
     model_setting: ClassVar[str] = "BFL_MODEL"
     models: ClassVar[tuple[str, ...]] = MODELS
+    fill_model: ClassVar[str] = FILL_MODELS[0]
+    # No cancel: the API documents none (reference/bfl-api.md), so a
+    # cancelled job's task runs out at the provider and its cost stays counted.
 
     @classmethod
     def price(cls, model: str, width: int, height: int, references: int) -> float | None:

@@ -124,6 +124,7 @@ class ComfyUIBackend:
     required: ClassVar[tuple[str, ...]] = ("COMFYUI_URL",)
     model_setting: ClassVar[str] = "COMFYUI_WORKFLOW"
     models: ClassVar[tuple[str, ...]] = (*BUNDLED, "custom")
+    fill_model: ClassVar[str] = "fill-dev"
 
     def __init__(
         self,
@@ -258,6 +259,40 @@ class ComfyUIBackend:
         )
         return PollResult("ready", sample_url=f"{self.base_url}/view?{query}", progress=1.0)
 
+    def cancel(self, submission: Submission) -> None:
+        """Take the prompt out of ComfyUI's queue, or stop it if it is the one running.
+
+        `GET /queue` says where it is. A pending prompt is deleted from the
+        queue (`POST /queue` with `delete`); the running one is interrupted
+        (`POST /interrupt`), which stops whatever runs, so only when the queue
+        names this prompt as running (the prompt id is sent too, for servers
+        that check it). A prompt in neither list has finished: nothing to stop.
+        """
+        prompt_id = submission.task_id
+        response = http.poll(self.client, f"{self.base_url}/queue", timeout=self._timeout)
+        if response.status_code >= 400:
+            raise TransientError(f"ComfyUI answered HTTP {response.status_code} to /queue.")
+        queue = http.json_of(response, error=TransientError)
+        if not isinstance(queue, dict):
+            raise TransientError("ComfyUI's queue was not a JSON object.")
+        body: dict[str, Any]
+        if prompt_id in _queued_ids(queue.get("queue_pending")):
+            call, body = "queue", {"delete": [prompt_id]}
+        elif prompt_id in _queued_ids(queue.get("queue_running")):
+            call, body = "interrupt", {"prompt_id": prompt_id}
+        else:
+            return
+        response = http.poll(
+            self.client,
+            f"{self.base_url}/{call}",
+            what="cancelling",
+            method="POST",
+            json=body,
+            timeout=self._timeout,
+        )
+        if response.status_code >= 400:
+            raise ProviderFailed(f"ComfyUI answered HTTP {response.status_code} to /{call}.")
+
     def fetch(self, url: str) -> bytes:
         """Download the output from the ComfyUI server itself, nowhere else."""
         if not self._is_own(url):
@@ -350,6 +385,17 @@ class ComfyUIBackend:
             return http.origin(url) == self._origin
         except httpx.InvalidURL:
             return False
+
+
+def _queued_ids(entries: Any) -> set[str]:
+    """Prompt ids in a `/queue` list: items are `[number, prompt_id, graph, …]` (or objects)."""
+    ids = set()
+    for entry in entries if isinstance(entries, list) else []:
+        if isinstance(entry, list | tuple) and len(entry) > 1:
+            ids.add(str(entry[1]))
+        elif isinstance(entry, dict) and entry.get("prompt_id"):
+            ids.add(str(entry["prompt_id"]))
+    return ids
 
 
 def _remove_slot(graph: dict[str, Any], slot: int) -> None:

@@ -31,6 +31,7 @@ from workers.backends.hosted import HostedBackend, ModelSpec
 
 KONTEXT_RATIOS = ("21:9", "16:9", "4:3", "3:2", "1:1", "2:3", "3:4", "9:16", "9:21")
 SAFETY_TOLERANCE = "2"  # a string on fal; at most 2 with an input image on Kontext
+FILL_MODEL = "fal-ai/flux-pro/v1/fill"
 
 
 MODELS: dict[str, ModelSpec] = {
@@ -48,7 +49,7 @@ MODELS: dict[str, ModelSpec] = {
         text_app="fal-ai/flux-pro/kontext/text-to-image",
         reference_app="fal-ai/flux-pro/kontext",
     ),
-    "fal-ai/flux-pro/v1/fill": ModelSpec(
+    FILL_MODEL: ModelSpec(
         1, "pixels", flat_price=5.0, reference_app="fal-ai/flux-pro/v1/fill", masks=True
     ),
     "fal-ai/flux-pro/kontext/max": ModelSpec(
@@ -78,6 +79,7 @@ class FalBackend(HostedBackend):
     models: ClassVar[tuple[str, ...]] = tuple(MODELS)
     specs: ClassVar[dict[str, ModelSpec]] = MODELS
     key_setting: ClassVar[str] = "FAL_KEY"
+    fill_model: ClassVar[str] = FILL_MODEL
     hosts_setting: ClassVar[str] = "FAL_RESULT_HOSTS"
 
     def submit(self, request: GenerationRequest) -> Submission:
@@ -107,7 +109,32 @@ class FalBackend(HostedBackend):
             int(size.get("height") or 1024),
             len(request.references),
         )
-        return Submission(task_id=str(request_id), polling_url=status_url, cost=cost)
+        cancel_url = str(data.get("cancel_url") or "")
+        return self.submission(str(request_id), status_url, cost, cancel_url)
+
+    def cancel(self, submission: Submission) -> None:
+        """Ask the queue to drop the request (`PUT cancel_url`); 400 means it has completed.
+
+        The cancel URL the submit returned is used; a job stored without one
+        gets the status URL's sibling, the queue's own form. Only on the
+        submit origin: the key goes nowhere else.
+        """
+        url = submission.cancel_url
+        if not url and submission.polling_url.endswith("/status"):
+            url = submission.polling_url.removesuffix("/status") + "/cancel"
+        if not url:
+            raise ProviderFailed("fal gave no cancel URL for this request; it was not cancelled.")
+        response = http.poll(
+            self.client,
+            self._own(url),
+            what="cancelling",
+            method="PUT",
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
+        # 400: already completed; 404: unknown or gone. Either way nothing is left to stop.
+        if response.status_code not in (400, 404):
+            self.raise_for_error(response, during="cancel")
 
     def poll(self, submission: Submission) -> PollResult:
         """Ask for the request's status once; when completed, read its result."""

@@ -14,7 +14,13 @@ from typing import ClassVar, Literal
 import httpx
 
 from workers.backends import http
-from workers.backends.base import AuthError, Capabilities, GenerationRequest, InvalidRequest
+from workers.backends.base import (
+    AuthError,
+    Capabilities,
+    GenerationRequest,
+    InvalidRequest,
+    Submission,
+)
 from workers.backends.download import fetch_limited
 from workers.backends.flux import KONTEXT_OUTPUT_PIXELS, MAX_OUTPUT_PIXELS, megapixel_price
 
@@ -47,6 +53,7 @@ class HostedBackend:
     specs: ClassVar[dict[str, ModelSpec]]
     key_setting: ClassVar[str]
     hosts_setting: ClassVar[str]
+    fill_model: ClassVar[str] = ""
 
     def __init__(
         self,
@@ -155,6 +162,17 @@ class HostedBackend:
                 f"got {len(refs)}{hint}."
             )
         return spec
+
+    def submission(
+        self, task_id: str, polling_url: str, cost: float | None, cancel_url: str
+    ) -> Submission:
+        """What a submit answered; a cancel URL off the API origin is dropped (the key stays home)."""
+        return Submission(
+            task_id=task_id,
+            polling_url=polling_url,
+            cost=cost,
+            cancel_url=cancel_url if self.is_own(cancel_url) else "",
+        )
 
     def is_own(self, url: str | httpx.URL) -> bool:
         """True when `url` is on the API origin exactly (scheme, host, port): the key goes there only."""

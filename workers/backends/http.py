@@ -295,11 +295,15 @@ def poll(
     *,
     addresses: list[Address] | None = None,
     what: str = "polling",
+    method: str = "GET",
     **kwargs: Any,
 ) -> httpx.Response:
-    """GET a status or result: free and safe to repeat, so every failure here is transient."""
+    """GET a status or result: free and safe to repeat, so every failure here is transient.
+
+    A cancel call is as free and as safe to repeat, so it comes here too (`method`).
+    """
     try:
-        response = request_capped(client, "GET", url, addresses=addresses, **kwargs)
+        response = request_capped(client, method, url, addresses=addresses, **kwargs)
     except AnswerTooLarge as exc:
         raise TransientError(f"The provider's {what} answer was refused ({exc}).") from exc
     except (httpx.TimeoutException, httpx.TransportError) as exc:

@@ -32,13 +32,14 @@ from workers.backends.hosted import HostedBackend, ModelSpec
 # Inputs above this travel through the files API; data: URIs are meant for small files.
 MAX_INLINE_BYTES = 256 * 1024
 SAFETY_TOLERANCE = 2  # at most 2 with an input image on Kontext
+FILL_MODEL = "black-forest-labs/flux-fill-pro"
 
 
 MODELS: dict[str, ModelSpec] = {
     "black-forest-labs/flux-2-pro": ModelSpec(8, "pixels", megapixel_price=(3.0, 1.5)),
     "black-forest-labs/flux-kontext-pro": ModelSpec(1, "aspect_ratio", flat_price=4.0),
     "black-forest-labs/flux-kontext-max": ModelSpec(1, "aspect_ratio", flat_price=8.0),
-    "black-forest-labs/flux-fill-pro": ModelSpec(1, "pixels", flat_price=5.0, masks=True),
+    FILL_MODEL: ModelSpec(1, "pixels", flat_price=5.0, masks=True),
 }
 _POLICY_WORDS = ("nsfw", "sensitive", "flagged", "safety", "moderat", "e005")
 
@@ -62,6 +63,7 @@ class ReplicateBackend(HostedBackend):
     specs: ClassVar[dict[str, ModelSpec]] = MODELS
     key_setting: ClassVar[str] = "REPLICATE_API_TOKEN"
     hosts_setting: ClassVar[str] = "REPLICATE_RESULT_HOSTS"
+    fill_model: ClassVar[str] = FILL_MODEL
 
     @classmethod
     def from_settings(cls, model: str = "") -> ReplicateBackend:
@@ -111,7 +113,28 @@ class ReplicateBackend(HostedBackend):
             int(body.get("height") or 1024),
             len(request.references),
         )
-        return Submission(task_id=str(prediction_id), polling_url=get_url, cost=cost)
+        cancel_url = str(urls.get("cancel") or "")
+        return self.submission(str(prediction_id), get_url, cost, cancel_url)
+
+    def cancel(self, submission: Submission) -> None:
+        """Cancel the prediction (`POST …/predictions/{id}/cancel`), on the API origin only."""
+        url = submission.cancel_url or f"{self.base_url}/v1/predictions/{submission.task_id}/cancel"
+        if not self.is_own(url):
+            raise ProviderFailed(
+                "Replicate's cancel URL points at an unexpected host; it was not contacted "
+                "and the token was not sent."
+            )
+        response = http.poll(
+            self.client,
+            url,
+            what="cancelling",
+            method="POST",
+            headers=self._headers(),
+            timeout=self._timeout,
+        )
+        # 404: unknown or already gone; nothing is left to stop.
+        if response.status_code != 404:
+            self.raise_for_error(response, during="cancel")
 
     def poll(self, submission: Submission) -> PollResult:
         """Read the prediction once; the caller owns the deadline."""

@@ -128,6 +128,7 @@ class SketchBackend:
     required: ClassVar[tuple[str, ...]] = ()
     model_setting: ClassVar[str] = ""
     models: ClassVar[tuple[str, ...]] = (MODEL,)
+    fill_model: ClassVar[str] = ""  # its one model changes only the masked pixels itself
 
     @classmethod
     def from_settings(cls, model: str = "") -> SketchBackend:

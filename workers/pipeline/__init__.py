@@ -13,10 +13,11 @@ safe (DESIGN §5):
 
 Functions return a `Step` saying what to schedule next; `workers.tasks`
 does the scheduling. One module per part of a job's life: `slots` (claim,
-hand over, free), `submit`, `poll`, `store` (download and store) and
-`sweep`; `states` holds what they share.
+hand over, free), `submit`, `poll`, `store` (download and store),
+`sweep` and `cancel` (at the provider); `states` holds what they share.
 """
 
+from workers.pipeline.cancel import job_cancel_at_provider
 from workers.pipeline.poll import first_poll_delay, job_deliver, job_poll, poll_interval
 from workers.pipeline.slots import kick_waiting
 from workers.pipeline.states import DONE, State, Step
@@ -29,6 +30,7 @@ __all__ = [
     "State",
     "Step",
     "first_poll_delay",
+    "job_cancel_at_provider",
     "job_deliver",
     "job_download",
     "job_poll",

@@ -21,7 +21,7 @@ State = GenerationJob.State
 class Step:
     """What the task layer should schedule next (and `then`, steps of other jobs)."""
 
-    task: str | None = None  # "start", "poll" or "download"
+    task: str | None = None  # "start", "poll", "download" or "cancel" (at the provider)
     countdown: float = 0.0
     job_id: int | None = None
     then: tuple[Step, ...] = ()

@@ -18,6 +18,7 @@ from workers.backends.base import BackendError, OutcomeUnknown, RateLimited, Tra
 from workers.compiler import CompiledRequest, compile_panel
 from workers.models import GenerationJob
 from workers.pipeline import poll as polling
+from workers.pipeline.cancel import cancelled_while_submitting
 from workers.pipeline.slots import claim_slot, fail, kick_waiting, needs_review
 from workers.pipeline.states import (
     DONE,
@@ -116,15 +117,21 @@ def submit_claimed(job: GenerationJob) -> Step:
     # crash resumes by polling, never by submitting again.
     now = timezone.now()
     delay = 0.0 if submission.image is not None else polling.first_poll_delay(job.backend)
-    _commit_submission(
+    answered = {
+        "provider_task_id": submission.task_id[:200],
+        "polling_url": submission.polling_url[:1000],
+        "cancel_url": submission.cancel_url[:1000],
+        "cost": cost,
+    }
+    if not _commit_submission(
         job_id,
         state=State.POLLING,
-        provider_task_id=submission.task_id[:200],
-        polling_url=submission.polling_url[:1000],
-        cost=cost,
         next_poll_at=now + timedelta(seconds=delay),
         lease_expires=now + lease(delay),
-    )
+        **answered,
+    ):
+        # Cancelled while the request was on its way: it is at the provider now.
+        return cancelled_while_submitting(job_id, **answered)
     if submission.image is not None:
         return download_and_store(job_id, image=submission.image)
     return Step("poll", delay, job_id)
@@ -141,18 +148,18 @@ def _compiled(job: GenerationJob, caps) -> CompiledRequest:
     return compile_panel(spec, caps, backend=job.backend, model=job.model)
 
 
-def _commit_submission(job_id: int, **fields) -> None:
+def _commit_submission(job_id: int, **fields) -> bool:
     """Store what the provider answered, riding out a short database outage.
 
     The request is already paid for and only this process knows its task id:
     losing this write would leave the job for a person to review, so it is
-    retried for a while (a PostgreSQL restart takes a few seconds).
+    retried for a while (a PostgreSQL restart takes a few seconds). False
+    when the job is no longer submitting (a person cancelled it meanwhile).
     """
     deadline = time.monotonic() + _COMMIT_PATIENCE_S
     while True:
         try:
-            transition(job_id, State.SUBMITTING, **fields)
-            return
+            return transition(job_id, State.SUBMITTING, **fields)
         except (DatabaseError, InterfaceError):
             if time.monotonic() > deadline:
                 raise
