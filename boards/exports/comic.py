@@ -74,47 +74,45 @@ class ComicPage:
             ctx.progress()
 
     def _tag(self, ctx: RenderContext, frame: _Frame) -> None:
-        c, r = ctx.canvas, frame.rect
-        c.saveState()
-        c.setFillColorRGB(1, 1, 1)
-        c.setStrokeColorRGB(*FRAME)
-        c.setLineWidth(0.5)
-        c.rect(r.right - TAG_W - 3, r.top - 13, TAG_W, 10, stroke=1, fill=1)
-        draw_single_line(
-            c,
-            f"{ctx.board.panel_word} {ctx.clean(frame.panel.shot, 'bold')}",
-            ctx.fonts.bold,
-            6.5,
-            r.right - TAG_W - 2,
-            r.top - 10.5,
-            TAG_W - 2,
-            color=MUTED,
-            align="center",
-        )
-        c.restoreState()
+        text = f"{ctx.board.panel_word} {ctx.clean(frame.panel.shot, 'bold')}"
+        _white_tag(ctx, frame.rect, text, TAG_W, 13, 6.5, MUTED)
 
     def _review_tag(self, ctx: RenderContext, frame: _Frame) -> None:
         """The approval status and open comments in a white tag under the panel tag."""
-        c, r, panel = ctx.canvas, frame.rect, frame.panel
-        text = ctx.clean(panel.review_line, "bold")
-        width = _review_tag_width(ctx, panel, r)
-        c.saveState()
-        c.setFillColorRGB(1, 1, 1)
-        c.setStrokeColorRGB(*FRAME)
-        c.setLineWidth(0.5)
-        c.rect(r.right - width - 3, r.top - 25, width, 10, stroke=1, fill=1)
-        draw_single_line(
-            c,
-            text,
-            ctx.fonts.bold,
+        panel = frame.panel
+        _white_tag(
+            ctx,
+            frame.rect,
+            ctx.clean(panel.review_line, "bold"),
+            _review_tag_width(ctx, panel, frame.rect),
+            25,
             REVIEW_TAG_SIZE,
-            r.right - width - 2,
-            r.top - 22.5,
-            width - 2,
-            color=REVIEW_COLORS.get(panel.review_status, MUTED),
-            align="center",
+            REVIEW_COLORS.get(panel.review_status, MUTED),
         )
-        c.restoreState()
+
+
+def _white_tag(
+    ctx: RenderContext, r: Rect, text: str, width: float, drop: float, size: float, color
+) -> None:
+    """A one-line white tag at the frame's top right corner, `drop` points below its top."""
+    c = ctx.canvas
+    c.saveState()
+    c.setFillColorRGB(1, 1, 1)
+    c.setStrokeColorRGB(*FRAME)
+    c.setLineWidth(0.5)
+    c.rect(r.right - width - 3, r.top - drop, width, 10, stroke=1, fill=1)
+    draw_single_line(
+        c,
+        text,
+        ctx.fonts.bold,
+        size,
+        r.right - width - 2,
+        r.top - drop + 2.5,
+        width - 2,
+        color=color,
+        align="center",
+    )
+    c.restoreState()
 
 
 def _review_tag_width(ctx: RenderContext, panel: ExportPanel, r: Rect) -> float:
