@@ -343,3 +343,40 @@ def test_a_500_panel_board_exports_every_panel_on_its_frame(db, tmp_path):
     assert [tc_frames(b, 25) - tc_frames(a, 25) for a, b in events] == expected
     frames = [n for n in archive.namelist() if n.startswith("frames/")]
     assert len(frames) == 500 and frames[-1] == "frames/shot-500-placeholder.png"
+
+
+def test_a_500_panel_board_plays_every_panel_for_its_frames_in_the_mp4(db, tmp_path):
+    """Shortest panels (a quarter second each), takes on every 50th: the frame count is the
+    board's, and the middle frame of each panel with a take shows that take."""
+    board = BoardFactory()
+    Panel.objects.bulk_create(
+        Panel(board=board, position=i, duration=Decimal("0.25")) for i in range(500)
+    )
+    with_takes = {}
+    for n, i in enumerate(range(0, 500, 50)):
+        color, size = TAKES[n % len(TAKES)][0], TAKES[n % len(TAKES)][1]
+        panel = Panel.objects.get(board=board, position=i)
+        add_take(panel, tuple((c + 17 * n) % 256 for c in color), size)
+        with_takes[i] = panel
+    out = tmp_path / "long.mp4"
+    export(board.pk, "mp4", out, "--size", "720", "--fps", "24")
+
+    per_panel = frames_for(Decimal("0.25"), 24)
+    wanted = {i * per_panel + per_panel // 2: i for i in with_takes}
+    seen: dict[int, Image.Image] = {}
+    with av.open(str(out)) as container:
+        stream = container.streams.video[0]
+        assert (stream.codec_context.name, stream.codec_context.pix_fmt) == ("h264", "yuv420p")
+        count = 0
+        for count, frame in enumerate(container.decode(video=0), start=1):
+            if count - 1 in wanted:
+                seen[wanted[count - 1]] = frame.to_image()
+    assert count == 500 * per_panel
+    thumbs = {}
+    for i, panel in with_takes.items():
+        with panel.selected_take.thumbnail.open("rb") as fh:
+            thumbs[i] = Image.open(io.BytesIO(fh.read())).convert("RGB")
+    for i in with_takes:
+        scores = {j: looks_like(seen[i], thumb) for j, thumb in thumbs.items()}
+        assert scores[i] < 12, f"panel {i + 1} differs from its take by {scores[i]:.1f}"
+        assert min(scores, key=scores.__getitem__) == i, f"panel {i + 1} shows another take"
