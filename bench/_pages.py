@@ -35,3 +35,24 @@ def scratch_database() -> Iterator:
         yield connection
     finally:
         connection.creation.destroy_test_db(old_name, verbosity=0)
+
+
+def timed_gets(client, url: str, n: int, status: int = 200, before=None) -> tuple[list, list]:
+    """Wall and CPU milliseconds of `n` GETs of `url` after one warm-up request.
+
+    CPU time is steadier than wall time on a busy machine; `before` runs ahead of
+    each timed request (e.g. to empty a cache).
+    """
+    import time
+
+    client.get(url)  # warm caches (templates, connections)
+    wall, cpu = [], []
+    for _ in range(n):
+        if before is not None:
+            before()
+        start, start_cpu = time.perf_counter(), time.process_time()
+        response = client.get(url)
+        wall.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
+        assert response.status_code == status, response.status_code
+    return wall, cpu

@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
-from _pages import scratch_database
+from _pages import scratch_database, timed_gets
 
 
 def main() -> None:
@@ -70,16 +69,7 @@ def run(n_panels: int, n_requests: int, connection, CaptureQueriesContext) -> No
     def median_ms(url: str, logged_in: bool = True, cold: bool = False) -> tuple[float, float]:
         """Median wall and CPU milliseconds (CPU time is steadier on a busy machine)."""
         c = client if logged_in else Client()
-        c.get(url)  # warm caches (templates, connections)
-        wall, cpu = [], []
-        for _ in range(n_requests):
-            if cold:
-                caches["cards"].clear()
-            start, start_cpu = time.perf_counter(), time.process_time()
-            response = c.get(url)
-            wall.append((time.perf_counter() - start) * 1000)
-            cpu.append((time.process_time() - start_cpu) * 1000)
-            assert response.status_code == 200, response.status_code
+        wall, cpu = timed_gets(c, url, n_requests, before=caches["cards"].clear if cold else None)
         return statistics.median(wall), statistics.median(cpu)
 
     baseline, baseline_cpu = median_ms(minimal_url, logged_in=False)

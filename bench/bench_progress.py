@@ -19,9 +19,8 @@ from __future__ import annotations
 import argparse
 import re
 import statistics
-import time
 
-from _pages import scratch_database
+from _pages import scratch_database, timed_gets
 
 
 def main() -> None:
@@ -78,14 +77,7 @@ def run(n_panels: int, n_requests: int) -> None:
 
     def timings(url: str, c: Client, status: int = 200) -> list[float]:
         """Wall milliseconds of each request; the median CPU time goes in `cpu`."""
-        c.get(url)  # warm caches (templates, connections)
-        found, used = [], []
-        for _ in range(n_requests):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            response = c.get(url)
-            found.append((time.perf_counter() - start) * 1000)
-            used.append((time.process_time() - start_cpu) * 1000)
-            assert response.status_code == status, response.status_code
+        found, used = timed_gets(c, url, n_requests, status)
         cpu[url] = statistics.median(used)
         return found
 

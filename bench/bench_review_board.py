@@ -18,7 +18,7 @@ import argparse
 import statistics
 import time
 
-from _pages import scratch_database
+from _pages import scratch_database, timed_gets
 
 
 def main() -> None:
@@ -101,14 +101,7 @@ def run(n_panels: int, n_comments: int, n_requests: int) -> None:
 
     def median_ms(url: str) -> tuple[float, float]:
         """Median wall and CPU milliseconds (CPU time is steadier on a busy machine)."""
-        client.get(url)  # warm caches (templates, connections)
-        wall, cpu = [], []
-        for _ in range(n_requests):
-            start, start_cpu = time.perf_counter(), time.process_time()
-            response = client.get(url)
-            wall.append((time.perf_counter() - start) * 1000)
-            cpu.append((time.process_time() - start_cpu) * 1000)
-            assert response.status_code == 200, response.status_code
+        wall, cpu = timed_gets(client, url, n_requests)
         return statistics.median(wall), statistics.median(cpu)
 
     def queries(url: str) -> int:

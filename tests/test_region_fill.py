@@ -121,6 +121,17 @@ def upper_left(take: Take) -> bytes:
     return masks.encode(masks.prepare_mask(buf.getvalue(), (w, h), feather=4))
 
 
+def send_kite_edit(team, driver, backend: str) -> tuple[Take, bytes, GenerationJob]:
+    """A first take, then "add a red kite" in its upper left third, run to the end."""
+    take = first_take(team, driver, backend)
+    mask = upper_left(take)
+    job = job_request_edit(
+        take=take, instruction="add a red kite", user=team.editor, backend=backend, mask=mask
+    )
+    driver.run()
+    return take, mask, job
+
+
 def picture(field) -> Image.Image:
     with field.open("rb") as fh:
         image = Image.open(io.BytesIO(fh.read()))
@@ -147,16 +158,7 @@ def test_region_edit_goes_to_the_fill_model_with_the_take_and_the_mask_in_its_pr
             # Another model without masks, picked on the project: it does not matter either.
             team.project.backend, team.project.model = provider.name, provider.other_model
             team.project.save()
-        take = first_take(team, driver, provider.name)
-        mask = upper_left(take)
-        job = job_request_edit(
-            take=take,
-            instruction="add a red kite",
-            user=team.editor,
-            backend=provider.name,
-            mask=mask,
-        )
-        driver.run()
+        take, mask, job = send_kite_edit(team, driver, provider.name)
         sent = fake.submissions()[-1]
         inputs = provider.inputs(sent)
         image_field, mask_field = FIELDS[provider.name]
@@ -195,16 +197,7 @@ def test_model_without_masks_gets_the_region_in_words_and_the_rest_put_back(
     with provider.fake() as fake:
         provider.point_at(settings, fake)
         setattr(settings, provider.model_setting, provider.plain_model)
-        take = first_take(team, driver, provider.name)
-        mask = upper_left(take)
-        job = job_request_edit(
-            take=take,
-            instruction="add a red kite",
-            user=team.editor,
-            backend=provider.name,
-            mask=mask,
-        )
-        driver.run()
+        take, mask, job = send_kite_edit(team, driver, provider.name)
         inputs = provider.inputs(fake.submissions()[-1])
     assert "add a red kite, only in the upper left of the picture" in inputs["prompt"]
     assert not {"mask", "mask_url"} & set(inputs)
