@@ -70,7 +70,7 @@ def board_touch(*, board_id: int) -> None:
 
 def _panel_url(panel: Panel | None, board: Board) -> str:
     if panel is None:
-        return reverse("board_detail", args=[board.pk]) + "#review"
+        return reverse("board_notes", args=[board.pk])
     return reverse("panel_edit", args=[panel.pk]) + "#comments"
 
 

@@ -4,6 +4,7 @@ from reviews import guest, views
 
 urlpatterns = [
     path("boards/<int:pk>/comments/", views.comment_create, name="comment_create"),
+    path("boards/<int:pk>/notes/", views.board_notes, name="board_notes"),
     path("comments/<int:pk>/edit/", views.comment_edit, name="comment_edit"),
     path("comments/<int:pk>/delete/", views.comment_delete, name="comment_delete"),
     path("comments/<int:pk>/resolve/", views.comment_resolve, name="comment_resolve"),

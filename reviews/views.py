@@ -45,7 +45,7 @@ def _back(request, fallback: str) -> str:
 def _thread_url(board_id: int, panel_id: int | None) -> str:
     if panel_id:
         return reverse("panel_edit", args=[panel_id]) + "#comments"
-    return reverse("board_detail", args=[board_id]) + "#review"
+    return reverse("board_notes", args=[board_id])
 
 
 # --- what the board and panel pages show ------------------------------------------------
@@ -60,7 +60,6 @@ def board_review_context(request, access: Access, panels: list, summary: dict) -
         "review": summary,
         "review_version": selectors.board_version(board.pk),
         "review_feed": selectors.board_feed(board),
-        "review_threads": selectors.board_threads(board),
         "member_names": selectors.member_names(board.project_id),
         "review_only_open": only_open,
         "review_links": list(selectors.links_for_board(board)) if access.can_edit else [],
@@ -90,6 +89,30 @@ def _render_thread(request, access: Access, board, panel: Panel | None) -> HttpR
         "member_names": selectors.member_names(board.project_id),
     }
     return render(request, "reviews/_threads.html", context)
+
+
+@login_required
+@require_GET
+def board_notes(request: HtmxHttpRequest, pk):
+    """The threads on the whole board with the form to add one.
+
+    The board page loads them when its review section is opened: with a busy
+    board they cost as much as a third of the page's own work, for a section
+    most visits never open. Without JS, the link there opens them as a page.
+    """
+    access = board_for(request.user, pk)
+    board = access.obj
+    if request.htmx:
+        return _render_thread(request, access, board, None)
+    context = {
+        "board": board,
+        "project": access.project,
+        "access": access,
+        "threads": selectors.board_threads(board),
+        "panel": None,
+        "member_names": selectors.member_names(board.project_id),
+    }
+    return render(request, "reviews/board_notes.html", context)
 
 
 # --- comments ---------------------------------------------------------------------------

@@ -159,6 +159,7 @@ CASES: dict[str, Case] = {
     "panel_status": c("panel", ("POST", REVIEW), status="approved"),
     "board_send_for_review": c("board", ("POST", WRITE)),
     "board_review_live": c("board", ("GET", READ)),
+    "board_notes": c("board", ("GET", READ)),
     "board_links": c("board", ("GET", WRITE), ("POST", WRITE), allow_comments="on"),
     "link_revoke": c("link", ("POST", WRITE)),
     "board_activity": c("board", ("GET", READ)),

@@ -119,9 +119,10 @@ def test_viewer_sees_no_edit_controls(board, viewer_client):
 
 
 # Session, user, board, membership; the cards' panels, cast, sheets with images, jobs,
-# review statuses and open comments; the spend; 6 for the review bar
-# (tests/test_review_comments.py).
-BOARD_QUERIES = 16
+# review statuses and open comments; the spend; 5 for the review bar (its version, the feed,
+# the member names, the guest links; the whole-board notes load when opened): see
+# tests/test_review_comments.py.
+BOARD_QUERIES = 15
 # Cards not cached yet: their panels, their cast, their jobs.
 CARD_RENDER_QUERIES = 3
 

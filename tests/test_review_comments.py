@@ -60,6 +60,28 @@ def test_board_comment_and_reply_share_one_thread_and_the_author_hears(team, boa
     assert team.owner.pk not in notified()  # the one who acted is never told
 
 
+def test_board_notes_load_when_asked_and_a_note_posted_without_js_lands_on_them(team, board):
+    viewer = team.client("viewer")
+    response = post(viewer, board, body="Whole board: pacing is slow")
+    notes = reverse("board_notes", args=[board.pk])
+    assert response.status_code == 302 and response.url == notes
+    # The board page lists the note among the newest, but carries only the way to the
+    # threads, not the threads themselves.
+    page = viewer.get(reverse("board_detail", args=[board.pk])).content.decode()
+    thread = f'id="comment-{Comment.objects.get().pk}"'
+    assert "pacing is slow" in page and thread not in page
+    assert f'hx-get="{notes}"' in page and f'href="{notes}"' in page
+    # htmx asks for the threads alone; a plain visit gets them as a page of their own.
+    fragment = viewer.get(notes, headers={"HX-Request": "true"}).content.decode()
+    assert "pacing is slow" in fragment and thread in fragment and "<html" not in fragment
+    assert fragment.lstrip().startswith('<div class="threads" id="threads-board-')
+    full = viewer.get(notes).content.decode()
+    assert "pacing is slow" in full and "<html" in full and "Note to the whole team" in full
+    # The notification of a board note links there too.
+    post(team.client("editor"), board, parent=Comment.objects.get().pk, body="Agreed")
+    assert Notification.objects.get(recipient=team.viewer).url == notes
+
+
 def test_comment_text_is_escaped_and_links_made_clickable(team, board, panel):
     body = "<script>alert(1)</script> <b>bold</b> see https://example.com/ref?a=1&b=2. javascript:alert(1)"
     post(team.client("editor"), board, panel=panel.pk, body=body)
@@ -257,9 +279,9 @@ def test_board_page_query_count_is_pinned_with_and_without_comments(team, editor
         counts[board.name] = len(ctx.captured_queries)
     assert Comment.objects.filter(board=busy).count() == 1000
     assert "50 of 200 approved" in response.content.decode()
-    # Each card drawn (a first visit); 7 of them for the review parts (statuses, open counts,
-    # counter, newest comments, board-wide threads with their replies, member names, guest
-    # links), the rest as tests/test_board_pages.py counts them.
+    # Each card drawn (a first visit); 6 of them for the review parts (statuses, open counts,
+    # counter, newest comments, member names, guest links: the whole-board threads load when
+    # their section opens), the rest as tests/test_board_pages.py counts them.
     first_visit = BOARD_QUERIES + CARD_RENDER_QUERIES
     assert counts == {"Quiet": first_visit, "Busy": first_visit}, counts
 
