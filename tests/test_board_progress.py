@@ -131,3 +131,36 @@ def test_a_version_not_known_here_sends_every_card_under_way(team, editor_client
     for shown in ("0" * 24, "not-a-version"):
         html = editor_client.get(url, {"v": shown}).content.decode()
         assert html.count('class="gen-status"') == 4
+
+
+def test_spend_counts_known_costs_and_estimates_of_work_under_way_only(team):
+    from decimal import Decimal
+
+    from tests.factories import ProjectFactory
+    from workers.selectors import project_spend
+
+    board = BoardFactory(project=team.project)
+    fill_board(board, 6)
+    panels = list(board.panels.order_by("position"))
+    other = ProjectFactory()  # its jobs never count here
+
+    def job(panel, state, cost=None, estimate="0.10", project=team.project):
+        GenerationJob.objects.create(
+            project=project,
+            panel=panel,
+            backend="sketch",
+            state=state,
+            cost=None if cost is None else Decimal(cost),
+            estimated_cost=Decimal(estimate),
+        )
+
+    assert project_spend(team.project) == Decimal("0")
+    job(panels[0], "succeeded", cost="0.05")  # billed: its cost
+    job(panels[1], "failed", cost="0.03")  # billed before it failed: its cost
+    job(panels[2], "polling", estimate="0.07")  # under way: its estimate
+    job(panels[3], "needs_review", estimate="0.11")  # may have been billed: its estimate
+    job(panels[4], "failed", estimate="0.50")  # never billed: nothing
+    job(panels[5], "cancelled", estimate="0.40")  # never billed: nothing
+    job(panels[0], "succeeded", cost="9.99", project=other)
+    spend = project_spend(team.project)
+    assert spend == Decimal("0.26") and str(spend) == "0.26"  # to the cent, as stored
