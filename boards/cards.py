@@ -37,6 +37,7 @@ from boards.selectors import board_panels
 from reviews.selectors import review_cards
 from studio.access import Access
 from studio.http import attach
+from studio.prepared import PreparedRows
 from workers import selectors as jobs
 
 # What a card shows of its panel. Value paths, read with values_list() for the
@@ -107,16 +108,14 @@ def board_cards(request, access: Access[Board]) -> tuple[list[Card], dict]:
     the cast without references.
     """
     board = access.obj
-    rows = list(
-        Panel.objects.filter(board=board).order_by("position").values_list(*PANEL_FIELDS, "scene")
-    )
+    rows = _PANEL_ROWS.rows(board.pk)
     # The scene heads a run of cards on the page, outside any card: not part of a key.
     cards = [Card(pk=row[0], position=row[1], duration=row[4], scene=row[-1]) for row in rows]
     rows = [row[:-1] for row in rows]
     mark_moves(cards, [card.pk for card in cards])
     review = review_cards(board, cards)  # type: ignore[arg-type]  # reads pk, attaches status
     casts: dict[int, list[tuple]] = {}
-    members = jobs.cast_rows(CastMember.objects.filter(panel__board=board))
+    members = _CAST_ROWS.rows(board.pk)
     for member in members:
         casts.setdefault(member[0], []).append(member)
     unreferenced = jobs.unreferenced_in(members)
@@ -145,6 +144,21 @@ def board_cards(request, access: Access[Board]) -> tuple[list[Card], dict]:
         # Rendered by the template engine, escaped there; the token is letters and digits.
         card.html = mark_safe(html[card.pk].replace(_ESCAPED_SLOT, token))  # noqa: S308
     return shown, review
+
+
+# The board's panels and cast as plain rows, compiled once (studio.prepared).
+_PANEL_ROWS = PreparedRows(
+    Panel,
+    lambda board_id: (
+        Panel.objects.filter(board_id=board_id)
+        .order_by("position")
+        .values_list(*PANEL_FIELDS, "scene")
+    ),
+)
+_CAST_ROWS = PreparedRows(
+    CastMember,
+    lambda board_id: jobs.cast_row_query(CastMember.objects.filter(panel__board_id=board_id)),
+)
 
 
 def mark_moves(panels: Sequence[object], order: list[int]) -> None:

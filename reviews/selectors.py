@@ -8,15 +8,47 @@ from boards.models import Board, Panel
 from reviews.models import Activity, BoardReview, Comment, PanelReview, ReviewLink
 from studio.http import attach
 from studio.models import Membership, Project
+from studio.prepared import PreparedRows
 
 Status = PanelReview.Status
 
 
+# The reads every board page and poll makes, compiled once (studio.prepared).
+_VERSION = PreparedRows(
+    BoardReview,
+    lambda board_id: (
+        BoardReview.objects.filter(board_id=board_id).order_by("pk").values_list("version")[:1]
+    ),
+)
+_STATUSES = PreparedRows(
+    PanelReview,
+    lambda board_id: PanelReview.objects.filter(board_id=board_id).values_list(
+        "panel_id", "status"
+    ),
+)
+_OPEN_COUNTS = PreparedRows(
+    Comment,
+    lambda board_id: (
+        Comment.objects.filter(
+            board_id=board_id, panel__isnull=False, parent__isnull=True, resolved__isnull=True
+        )
+        .values("panel_id")
+        .annotate(n=Count("id"))
+        .values_list("panel_id", "n")
+    ),
+)
+_MEMBER_NAMES = PreparedRows(
+    Membership,
+    lambda project_id: Membership.objects.filter(project_id=project_id).values_list(
+        "user__username"
+    ),
+)
+
+
 def board_version(board_id: int) -> int:
     """The board's review counter (0 before anything happened)."""
-    return (
-        BoardReview.objects.filter(board_id=board_id).values_list("version", flat=True).first() or 0
-    )
+    rows = _VERSION.rows(board_id)
+    return rows[0][0] if rows else 0
 
 
 def review_cards(board: Board, panels: list[Panel]) -> dict:
@@ -24,15 +56,8 @@ def review_cards(board: Board, panels: list[Panel]) -> dict:
 
     Two queries whatever the number of panels or comments.
     """
-    statuses = dict(PanelReview.objects.filter(board=board).values_list("panel_id", "status"))
-    open_counts = dict(
-        Comment.objects.filter(
-            board=board, panel__isnull=False, parent__isnull=True, resolved__isnull=True
-        )
-        .values("panel_id")
-        .annotate(n=Count("id"))
-        .values_list("panel_id", "n")
-    )
+    statuses = dict(_STATUSES.rows(board.pk))
+    open_counts = dict(_OPEN_COUNTS.rows(board.pk))
     counts = {s: 0 for s in Status.values}
     for panel in panels:
         status = statuses.get(panel.pk, Status.DRAFT)
@@ -65,9 +90,7 @@ def panel_review(panel: Panel) -> PanelReview | None:
 
 def member_names(project_id: int) -> list[str]:
     """Usernames of the project's members (to mark @mentions of them)."""
-    return list(
-        Membership.objects.filter(project_id=project_id).values_list("user__username", flat=True)
-    )
+    return [name for (name,) in _MEMBER_NAMES.rows(project_id)]
 
 
 def _threads(comments) -> list[Comment]:

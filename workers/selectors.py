@@ -8,11 +8,12 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connections, router
-from django.db.models import Max, Subquery
+from django.db.models import Max, QuerySet, Subquery
 
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
 from studio.models import Project, StoredImage
+from studio.prepared import PreparedRows
 from studio.storage import read_stored
 from workers import registry
 from workers.compiler import CastSpec, ImageSpec, PanelSpec, continued_from, reference_gone
@@ -297,12 +298,16 @@ JOB_CARD_FIELDS = (
 def job_card_rows(board: Board) -> dict[int, tuple]:
     """For each panel of the board: JOB_CARD_FIELDS of the job `latest_jobs_by_panel` gives,
     in one query and without model instances (the board page keys its cards with them)."""
-    return {
-        row[0]: row[1:]
-        for row in GenerationJob.objects.filter(
-            pk__in=_newest_ids(GenerationJob.objects.filter(panel__board=board))
-        ).values_list("panel_id", *JOB_CARD_FIELDS)
-    }
+    return {row[0]: row[1:] for row in _JOB_CARD_ROWS.rows(board.pk)}
+
+
+# Compiled once (studio.prepared): every board page and progress poll reads it.
+_JOB_CARD_ROWS = PreparedRows(
+    GenerationJob,
+    lambda board_id: GenerationJob.objects.filter(
+        pk__in=_newest_ids(GenerationJob.objects.filter(panel__board_id=board_id))
+    ).values_list("panel_id", *JOB_CARD_FIELDS),
+)
 
 
 def jobs_by_panel(job_ids) -> dict[int, GenerationJob]:
@@ -394,9 +399,12 @@ CAST_ROW_FIELDS = ("panel_id", "character_id", "character__name", "sheet_id", "o
 def cast_rows(members) -> list[tuple]:
     """`members` (a CastMember queryset) as plain rows: CAST_ROW_FIELDS, then the sheet's
     name and the placement note, in cast order."""
-    return list(
-        members.order_by("order", "pk").values_list(*CAST_ROW_FIELDS, "sheet__name", "placement")
-    )
+    return list(cast_row_query(members))
+
+
+def cast_row_query(members) -> QuerySet:
+    """The values_list() query `cast_rows` reads."""
+    return members.order_by("order", "pk").values_list(*CAST_ROW_FIELDS, "sheet__name", "placement")
 
 
 def unreferenced_in(rows: list[tuple]) -> dict[int, list[str]]:
