@@ -228,16 +228,11 @@ class Figures:
     server_cpu_s: float = 0.0  # gunicorn's processes, all of them
     wrk_cpu_s: float = 0.0
     seconds: float = 0.0
+    database_cpu_s: float = 0.0  # PostgreSQL's backends for this database
 
     @property
     def server_ms_per_request(self) -> float:
         return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
-
-    @property
-    def cores_ceiling(self) -> float:
-        """Requests/s the server's CPU per request allows with every core to itself."""
-        per = self.server_ms_per_request
-        return (os.cpu_count() or 1) * 1000 / per if per else 0.0
 
 
 def process_cpu(root: int) -> float:
@@ -255,6 +250,23 @@ def process_cpu(root: int) -> float:
     return total / tick
 
 
+def database_cpu() -> float:
+    """CPU seconds so far of the PostgreSQL backends serving the scratch database (Linux
+    /proc; readable when the bench runs as the server's user or root, else 0)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            title = (proc / "cmdline").read_bytes()
+            if not title.startswith(b"postgres:") or LOAD_DB.encode() not in title:
+                continue
+            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # gone meanwhile, or not ours to read
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def run_wrk(
     name: str, url: str, *, cookie: str, clients: int, seconds: float, script: Path, server: int
 ) -> Figures:
@@ -267,13 +279,14 @@ def run_wrk(
     cmd += ["-s", str(script)]
     if cookie:
         cmd += ["-H", f"Cookie: {cookie}"]
-    server_before = process_cpu(server)
+    server_before, database_before = process_cpu(server), database_cpu()
     wrk_before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.monotonic()
     out = subprocess.run([*cmd, url], capture_output=True, text=True, check=True).stdout
     took = time.monotonic() - started
     wrk_after = resource.getrusage(resource.RUSAGE_CHILDREN)
     server_cpu = process_cpu(server) - server_before
+    database_cpu_s = database_cpu() - database_before
     wrk_cpu = (wrk_after.ru_utime + wrk_after.ru_stime) - (
         wrk_before.ru_utime + wrk_before.ru_stime
     )
@@ -292,6 +305,7 @@ def run_wrk(
         server_cpu,
         wrk_cpu,
         took,
+        database_cpu_s,
     )
 
 
@@ -307,7 +321,7 @@ def drain(base: str, *, within: float = 120) -> None:
         time.sleep(1)
 
 
-def report(rows: list[Figures]) -> None:
+def report(rows: list[Figures], clients: int) -> None:
     print(
         f"\n{'endpoint':<34}{'requests':>9}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}"
         f"{'p99 ms':>9}{'errors':>8}{'p50 / log-in':>14}"
@@ -318,18 +332,25 @@ def report(rows: list[Figures]) -> None:
             f"{r.name:<34}{r.requests:>9}{r.per_second:>9.1f}{r.p50_ms:>9.1f}{r.p95_ms:>9.1f}"
             f"{r.p99_ms:>9.1f}{r.errors:>8}{r.p50_ms / base:>13.1f}x"
         )
-    # Where the CPU went: the server's per request, wrk's own share, and what the
-    # server's cost per request would allow with the cores to itself.
+    # Where the CPU went: the server's per request, the database's, wrk's own share, what
+    # server and database together would allow with the cores to themselves, and the wait
+    # that throughput still means for each of `clients` connections always asking again.
     cores = os.cpu_count() or 1
     print(
-        f"\n{'endpoint':<34}{'server CPU ms/req':>18}{'server cores':>13}{'wrk cores':>10}"
-        f"{f'req/s ceiling ({cores} cores)':>26}"
+        f"\n{'endpoint':<34}{'server CPU ms/req':>18}{'db CPU ms/req':>14}{'server cores':>13}"
+        f"{'db cores':>9}{'wrk cores':>10}{f'req/s ceiling ({cores} cores)':>26}"
+        f"{f'{clients} clients wait ms':>20}"
     )
     for r in rows:
         span = r.seconds or 1
+        db_per = 1000 * r.database_cpu_s / r.requests if r.requests else 0.0
+        per = r.server_ms_per_request + db_per
+        ceiling = cores * 1000 / per if per else 0.0
         print(
-            f"{r.name:<34}{r.server_ms_per_request:>18.2f}{r.server_cpu_s / span:>13.2f}"
-            f"{r.wrk_cpu_s / span:>10.2f}{r.cores_ceiling:>26.0f}"
+            f"{r.name:<34}{r.server_ms_per_request:>18.2f}{db_per:>14.2f}"
+            f"{r.server_cpu_s / span:>13.2f}{r.database_cpu_s / span:>9.2f}"
+            f"{r.wrk_cpu_s / span:>10.2f}{ceiling:>26.0f}"
+            f"{1000 * clients / ceiling if ceiling else 0:>20.0f}"
         )
 
 
@@ -400,7 +421,7 @@ def main() -> None:
                         server=gunicorn.pid,
                     )
                 )
-            report(rows)
+            report(rows, args.clients)
             stop_gunicorn(gunicorn)
             gunicorn = None
     finally:
