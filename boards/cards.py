@@ -118,7 +118,7 @@ def board_cards(request, access: Access[Board]) -> tuple[list[Card], dict]:
     members = _CAST_ROWS.rows(board.pk)
     for member in members:
         casts.setdefault(member[0], []).append(member)
-    unreferenced = jobs.unreferenced_in(members)
+    unreferenced = jobs.unreferenced_on_board(board.pk, members)
     job_rows = jobs.job_card_rows(board)
     stale = _previous_changed([row[0] for row in rows if row[-1]])
     shared = _shared_key(board, access)

@@ -102,3 +102,40 @@ def test_each_thread_compiles_on_its_own_connection():
     thread.join()
     assert there == here and len(here) == 2
     assert len(set(built)) == 2  # one compilation per thread's connection
+
+
+def test_the_boards_reference_check_in_one_read_names_whom_the_per_panel_check_names(db):
+    from boards.models import CastMember
+    from tests.factories import (
+        CastMemberFactory,
+        CharacterFactory,
+        PanelFactory,
+        ReferenceImageFactory,
+        ReferenceSheetFactory,
+    )
+    from workers.selectors import cast_rows, unreferenced_in, unreferenced_on_board
+
+    board = BoardFactory()
+    cast = {
+        name: CharacterFactory(project=board.project, name=name)
+        for name in ("Ada", "Bo", "Cy", "Di", "Ed")
+    }
+    drawn = ReferenceImageFactory(sheet__character=cast["Ada"]).sheet  # default, with images
+    ReferenceSheetFactory(character=cast["Bo"])  # default, no images
+    bare = ReferenceSheetFactory(character=cast["Cy"], is_default=False)  # chosen, no images
+    ReferenceImageFactory(sheet__character=cast["Cy"])  # Cy's default has images
+    chosen = ReferenceImageFactory(sheet__character=cast["Di"], sheet__is_default=False).sheet
+    # Ed has no sheet at all.
+    panels = [PanelFactory(board=board, position=i) for i in range(3)]
+    for panel, members in zip(
+        panels,
+        [[("Ada", None), ("Bo", None)], [("Cy", bare), ("Di", chosen)], [("Ed", None)]],
+        strict=True,
+    ):
+        for name, sheet in members:
+            CastMemberFactory(panel=panel, character=cast[name], sheet=sheet)
+    rows = cast_rows(CastMember.objects.filter(panel__board=board))
+    by_panel = unreferenced_on_board(board.pk, rows)
+    assert by_panel == unreferenced_in(rows)
+    assert by_panel == {panels[0].pk: ["Bo"], panels[1].pk: ["Cy"], panels[2].pk: ["Ed"]}
+    assert drawn.pk not in {row[3] for row in rows}  # Ada is drawn from her default

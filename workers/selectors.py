@@ -8,7 +8,7 @@ from decimal import Decimal
 from functools import cache
 
 from django.db import connections, router
-from django.db.models import Max, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
 
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
@@ -428,6 +428,36 @@ def unreferenced_in(rows: list[tuple]) -> dict[int, list[str]]:
     found: dict[int, list[str]] = {}
     for row in rows:  # already in cast order
         if sheet_of(row) not in with_images:
+            found.setdefault(row[0], []).append(row[2])
+    return found
+
+
+# Every sheet of the characters cast on a board: whose, which, the default?, has images?
+_BOARD_SHEETS = PreparedRows(
+    ReferenceSheet,
+    lambda board_id: (
+        ReferenceSheet.objects.filter(
+            character_id__in=CastMember.objects.filter(panel__board_id=board_id).values(
+                "character_id"
+            )
+        )
+        .annotate(has_images=Exists(ReferenceImage.objects.filter(sheet_id=OuterRef("pk"))))
+        .values_list("character_id", "pk", "is_default", "has_images")
+    ),
+)
+
+
+def unreferenced_on_board(board_id: int, rows: list[tuple]) -> dict[int, list[str]]:
+    """`unreferenced_in` for rows from `cast_rows` of a whole board, in one query compiled
+    once (the board page asks on every visit)."""
+    if not rows:
+        return {}
+    sheets = _BOARD_SHEETS.rows(board_id)
+    defaults = {character: pk for character, pk, is_default, _ in sheets if is_default}
+    with_images = {pk for _, pk, _, has_images in sheets if has_images}
+    found: dict[int, list[str]] = {}
+    for row in rows:  # already in cast order
+        if (row[3] or defaults.get(row[1])) not in with_images:
             found.setdefault(row[0], []).append(row[2])
     return found
 
