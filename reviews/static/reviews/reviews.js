@@ -34,7 +34,8 @@
 
   function showMenu(area, names) {
     closeMenu();
-    if (!names.length) return;
+    // The answer may come after the box was posted and swapped out: no menu for a box gone.
+    if (!names.length || !document.body.contains(area)) return;
     menu = document.createElement("ul");
     menu.className = "mention-menu";
     menu.setAttribute("role", "listbox");
@@ -222,6 +223,7 @@
   });
 
   document.addEventListener("htmx:afterSwap", function () {
+    if (menuFor && !document.body.contains(menuFor)) closeMenu();
     clearDraft();
     drawMarks();
   });
