@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 from django.db.models import Count, Q, QuerySet
 
 from boards.models import Board, Panel
@@ -122,13 +125,69 @@ def board_threads(board: Board) -> list[Comment]:
     )
 
 
-def board_feed(board: Board, limit: int = 12) -> list[Comment]:
+@dataclass(frozen=True)
+class FeedPanel:
+    pk: int
+    number: int
+
+
+@dataclass(frozen=True)
+class FeedItem:
+    """A comment as the feed shows it: who, where, when, what (no model instance)."""
+
+    pk: int
+    who: str
+    is_guest: bool
+    panel: FeedPanel | None
+    created: datetime
+    body: str
+
+
+FEED_SIZE = 12
+_FEED = PreparedRows(
+    Comment,
+    lambda board_id: (
+        Comment.objects.filter(board_id=board_id)
+        .order_by("-id")
+        .values_list(
+            "pk",
+            "author_id",
+            "guest_name",
+            "author__username",
+            "panel_id",
+            "panel__position",
+            "created",
+            "body",
+        )[:FEED_SIZE]
+    ),
+)
+
+
+def board_feed(board: Board) -> list[FeedItem]:
     """The board's newest comments and replies, newest first, for the live feed."""
-    return list(
-        Comment.objects.filter(board=board)
-        .select_related("author", "panel")
-        .order_by("-id")[:limit]
-    )
+    return [
+        FeedItem(
+            pk=pk,
+            who=guest_name if author_id is None else (username or ""),
+            is_guest=author_id is None,
+            panel=None if panel_id is None else FeedPanel(panel_id, position + 1),
+            created=created,
+            body=body,
+        )
+        for pk, author_id, guest_name, username, panel_id, position, created, body in _FEED.rows(
+            board.pk
+        )
+    ]
+
+
+_LINKS = PreparedRows(
+    ReviewLink, lambda board_id: ReviewLink.objects.filter(board_id=board_id).values_list("pk")
+)
+
+
+def link_count(board: Board) -> int:
+    """How many guest links the board has (revoked and expired ones too, as the list shows)."""
+    return len(_LINKS.rows(board.pk))
 
 
 def guest_threads(board: Board) -> dict[int | None, list[Comment]]:

@@ -62,7 +62,7 @@ def board_review_context(request, access: Access, panels: list, summary: dict) -
         "review_feed": selectors.board_feed(board),
         "member_names": selectors.member_names(board.project_id),
         "review_only_open": only_open,
-        "review_links": list(selectors.links_for_board(board)) if access.can_edit else [],
+        "review_link_count": selectors.link_count(board) if access.can_edit else 0,
     }
     if only_open:
         context["panels"] = [p for p in panels if getattr(p, "open_comments", 0)]

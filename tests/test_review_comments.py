@@ -82,6 +82,39 @@ def test_board_notes_load_when_asked_and_a_note_posted_without_js_lands_on_them(
     assert Notification.objects.get(recipient=team.viewer).url == notes
 
 
+def test_the_feed_names_who_wrote_where_newest_first_and_sharing_counts_the_links(
+    team, board, panel
+):
+    from reviews.selectors import FEED_SIZE
+
+    post(team.client("viewer"), board, body="Whole board: pacing is slow")
+    comment_create(board=board, panel=panel, guest_name="Carla", body="Bigger ferry?")
+    for i in range(FEED_SIZE - 1):
+        post(team.client("editor"), board, panel=panel.pk, body=f"Shot note {i}")
+    owner = team.client("owner")
+    page = owner.get(reverse("board_detail", args=[board.pk])).content.decode()
+    feed = page[
+        page.index('id="review-feed"') : page.index("</ol>", page.index('id="review-feed"'))
+    ]
+    items = feed.split('<li class="review-feed-item">')[1:]
+    assert len(items) == FEED_SIZE  # the oldest, the viewer's note, fell off
+    assert f"Shot note {FEED_SIZE - 2}" in items[0] and "Bigger ferry?" in items[-1]
+    assert "Carla" in items[-1] and "badge-guest" in items[-1]
+    assert f'href="{reverse("panel_edit", args=[panel.pk])}#comment-' in items[-1]
+    assert "shot 1" in items[-1] and team.editor.username in items[0]
+    assert "Share with a guest</a>" in page
+    link_create(board=board, user=team.owner)
+    link_create(board=board, user=team.owner)
+    page = owner.get(reverse("board_detail", args=[board.pk])).content.decode()
+    assert "Share with a guest (2)</a>" in page
+    # The feed alone, after a note on the board: "on the board", no panel link.
+    post(team.client("viewer"), board, body="Whole board again")
+    page = owner.get(reverse("board_detail", args=[board.pk])).content.decode()
+    newest = page.split('<li class="review-feed-item">')[1]
+    assert "Whole board again" in newest and "on the board" in newest
+    assert team.viewer.username in newest and "badge-guest" not in newest
+
+
 def test_comment_text_is_escaped_and_links_made_clickable(team, board, panel):
     body = "<script>alert(1)</script> <b>bold</b> see https://example.com/ref?a=1&b=2. javascript:alert(1)"
     post(team.client("editor"), board, panel=panel.pk, body=body)
