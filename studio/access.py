@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import IntEnum
+from functools import cache
 from typing import Any, Generic, TypeVar
 
 from django.core.exceptions import PermissionDenied
@@ -16,6 +17,7 @@ from django.db.models import Model, QuerySet
 from django.http import Http404
 
 from studio.models import Membership, Project
+from studio.prepared import PreparedRows, fields_of, instance_from
 
 
 class Need(IntEnum):
@@ -57,17 +59,29 @@ class Access(Generic[T]):
         return self.membership.can_manage
 
 
+# Every request of a member goes through these two reads: compiled once (studio.prepared).
+_MEMBERSHIP_FIELDS = fields_of(Membership)
+_MEMBERSHIP = PreparedRows(
+    Membership,
+    lambda project_id, user_id: (
+        Membership.objects.filter(project_id=project_id, user_id=user_id)
+        .order_by("pk")
+        .values_list(*_MEMBERSHIP_FIELDS, *(f"project__{name}" for name in fields_of(Project)))[:1]
+    ),
+    arity=2,
+)
+
+
 def membership_for(user, project_id: int, need: Need = Need.READ) -> Membership:
-    """The user's membership in the project, or 404 / 403."""
+    """The user's membership in the project (its project loaded with it), or 404 / 403."""
     if not user.is_authenticated:
         raise Http404
-    membership = (
-        Membership.objects.select_related("project")
-        .filter(project_id=project_id, user=user)
-        .first()
-    )
-    if membership is None:
+    rows = _MEMBERSHIP.rows(project_id, user.pk)
+    if not rows:
         raise Http404
+    split = len(_MEMBERSHIP_FIELDS)
+    membership = instance_from(Membership, rows[0][:split])
+    membership.project = instance_from(Project, rows[0][split:])  # as select_related would
     if _LEVEL[Membership.Role(membership.role)] < need:
         raise PermissionDenied("Your role in this project does not allow this.")
     return membership
@@ -142,7 +156,21 @@ def style_image_for(user, pk, need: Need = Need.READ):
 def board_for(user, pk, need: Need = Need.READ):
     from boards.models import Board
 
-    return scoped(Board.objects.all(), pk, "project_id", user, need)
+    rows = _board_rows().rows(_int_or_404(pk))
+    if not rows:
+        raise Http404
+    board = instance_from(Board, rows[0])
+    return Access(board, membership_for(user, board.project_id, need))
+
+
+@cache
+def _board_rows() -> PreparedRows:
+    """A board by id, compiled once (built on first use: boards' models import this module)."""
+    from boards.models import Board
+
+    return PreparedRows(
+        Board, lambda pk: Board.objects.filter(pk=pk).values_list(*fields_of(Board))
+    )
 
 
 def panel_for(user, pk, need: Need = Need.READ):

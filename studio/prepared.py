@@ -29,6 +29,8 @@ from django.db.models import Model, QuerySet
 # Stand-ins for the arguments while compiling: whole numbers no id will ever be, each
 # found again among the compiled SQL's parameters.
 _STAND_IN = -7_340_000_001
+# The widest integer column (a 64-bit id): a larger argument would be an error in SQL.
+_ID_MIN, _ID_MAX = -(2**63), 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,8 @@ class PreparedRows:
     def rows(self, *args: int) -> list[tuple]:
         if len(args) != self.arity or any(type(a) is not int for a in args):
             raise TypeError(f"expected {self.arity} whole numbers, got {args!r}")
+        if any(not _ID_MIN <= a <= _ID_MAX for a in args):
+            return []  # no column holds it: nothing matches, as the ORM answers too
         connection = connections[router.db_for_read(self.model)]
         compiled = self._compiled.get(connection)
         if compiled is None:
@@ -91,3 +95,14 @@ class PreparedRows:
                 value = convert(value, expression, connection)
             values[position] = value
         return tuple(values)
+
+
+def fields_of(model: type[Model]) -> list[str]:
+    """The columns (attnames) to read with values_list() to rebuild a `model` instance."""
+    return [field.attname for field in model._meta.concrete_fields]
+
+
+def instance_from(model: type[Model], values: tuple) -> Any:
+    """A `model` instance from values read as `fields_of(model)`, built as the ORM builds
+    the instances of a query (`Model.from_db`)."""
+    return model.from_db(router.db_for_read(model), fields_of(model), values)

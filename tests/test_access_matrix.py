@@ -355,3 +355,19 @@ def test_owner_changes_roles_including_reviewer(team):
     client.post(reverse("membership_role", args=[row.pk]), {"role": "reviewer"})
     row.refresh_from_db()
     assert row.role == "reviewer"
+
+
+@pytest.mark.parametrize("pk", ["0", str(2**63 - 1), str(2**63), "9" * 30])
+def test_ids_no_row_can_have_answer_404_not_an_error(team, pk):
+    from tests.factories import BoardFactory
+
+    client = team.client("owner")
+    board = BoardFactory(project=team.project)
+    for path in (
+        f"/boards/{board.pk}/",
+        f"/boards/{board.pk}/progress/",
+        f"/project/{board.project_id}/",
+    ):
+        assert client.get(path).status_code == 200, path  # the same paths with real ids
+    for path in (f"/boards/{pk}/", f"/boards/{pk}/progress/", f"/project/{pk}/"):
+        assert client.get(path).status_code == 404, path

@@ -50,6 +50,7 @@ def test_rows_are_the_orms_rows_for_every_argument_and_the_query_is_built_once(b
     assert row[PANEL_FIELDS.index("duration")] == Decimal("2.75")
     assert row[-1].tzinfo is not None
     assert prepared.rows(-1) == []  # no such board
+    assert prepared.rows(2**70) == []  # nor one no id column could hold (not an SQL error)
 
 
 def test_it_runs_one_query_with_the_orms_sql(boards):
