@@ -61,9 +61,13 @@ def test_new_user_builds_a_character_and_a_board(page, shots, tmp_path):
     # Two images through the drop zone's file input, one dropped on the zone itself.
     front = _png(tmp_path / "ines-front.png", (200, 60, 60))
     other = _png(tmp_path / "ines-pose.png", (60, 120, 200))
+    # The drop zone shows once the page's script has taken over the file input: only then
+    # does a pick join the list (a person sees the zone before using it).
+    expect(page.locator(".js-dropzone")).to_be_visible()
     page.locator(".js-upload-input").set_input_files([str(front), str(other)])
-    _drop_file(page, ".js-dropzone", "ines-closeup.png", png_bytes((40, 160, 80), (100, 100)))
     rows = page.locator(".js-upload-list .upload-item")
+    expect(rows).to_have_count(2)
+    _drop_file(page, ".js-dropzone", "ines-closeup.png", png_bytes((40, 160, 80), (100, 100)))
     expect(rows).to_have_count(3)
     expect(page.get_by_label("View of ines-front.png")).to_have_value("front")
     page.get_by_label("View of ines-pose.png").select_option("side")
