@@ -8,10 +8,16 @@ field exactly as the ORM prepares them (`get_db_prep_save`), so what is
 written is the same. Plain values and a column's own value plus or minus a
 number (`F("attempts") + 1`) are handled; any other expression, or an extra
 condition, goes through the ORM as before.
+
+Reading a job is the same story (a SELECT through the ORM compiles a
+WHERE tree and the list of columns every time): `select_job` and
+`claim_job` read the row with SQL kept per shape and turn it into a model
+with the converters the ORM would apply, so the instance is the same.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from functools import cache
 from typing import Any
 
@@ -32,7 +38,110 @@ def update_job(job_id: int, states: list[str], fields: dict[str, Any]) -> int | 
         return None
     alias = router.db_for_write(GenerationJob)
     connection = connections[alias]
-    shape: list[tuple[str, str]] = []  # (field name, "=" or "+" or "-")
+    prepared = _prepared(fields, connection)
+    if prepared is None:
+        return None
+    shape, params = prepared
+    sql = _statement(connection.vendor, shape, len(states))
+    # As QuerySet.update(): an error inside an atomic block marks it for rollback.
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, [*params, job_id, *states])
+        return cursor.rowcount
+
+
+def claim_job(
+    job_id: int, states: list[str], fields: dict[str, Any], *, due_by: datetime
+) -> GenerationJob | None:
+    """`update_job` for a job whose `next_poll_at` is unset or not after `due_by`,
+    returning the job as written (None when no row changed).
+
+    One statement where a claim and a read of the row were two. Plain values only.
+    """
+    alias = router.db_for_write(GenerationJob)
+    connection = connections[alias]
+    prepared = _prepared(fields, connection)
+    if prepared is None or not states:
+        raise ValueError("claim_job takes plain values and at least one state")
+    shape, params = prepared
+    sql = _statement(connection.vendor, shape, len(states))
+    next_poll = connection.ops.quote_name(_field("next_poll_at").column)
+    sql += f" AND ({next_poll} IS NULL OR {next_poll} <= %s) RETURNING {_select_list(alias)}"
+    due = _field("next_poll_at").get_db_prep_value(due_by, connection=connection)
+    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
+        cursor.execute(sql, [*params, job_id, *states, due])
+        row = cursor.fetchone()
+    return None if row is None else _instance(alias, row)
+
+
+def select_job(job_id: int, equal: dict[str, Any]) -> GenerationJob | None:
+    """The job if each of its columns named in `equal` holds that value, else None."""
+    alias = router.db_for_read(GenerationJob)
+    connection = connections[alias]
+    names = tuple(sorted(equal))
+    params = [_field(n).get_db_prep_value(equal[n], connection=connection) for n in names]
+    with connection.cursor() as cursor:
+        cursor.execute(_select_statement(alias, names), [job_id, *params])
+        row = cursor.fetchone()
+    return None if row is None else _instance(alias, row)
+
+
+def oldest_waiting(
+    backend: str, *, kicked_before: datetime, slot_states: tuple[str, ...]
+) -> tuple[GenerationJob | None, int]:
+    """The backend's oldest queued job not kicked since `kicked_before`, and how many
+    of its jobs are in `slot_states`, read in one statement (the slots lock is the caller's).
+    """
+    alias = router.db_for_write(GenerationJob)
+    connection = connections[alias]
+    kicked = _field("next_poll_at").get_db_prep_value(kicked_before, connection=connection)
+    params = [backend, *slot_states, backend, GenerationJob.State.QUEUED, kicked]
+    with connection.cursor() as cursor:
+        cursor.execute(_waiting_statement(alias, len(slot_states)), params)
+        row = cursor.fetchone()
+    if row is None:
+        return None, 0
+    return _instance(alias, row[:-1]), row[-1]
+
+
+def has_followers(job_id: int) -> bool:
+    """Whether some job waits for this one (`after`) in state `waiting`."""
+    alias = router.db_for_read(GenerationJob)
+    with connections[alias].cursor() as cursor:
+        cursor.execute(_followers_statement(alias), [job_id, GenerationJob.State.WAITING])
+        return cursor.fetchone() is not None
+
+
+@cache
+def _waiting_statement(alias: str, slot_state_count: int) -> str:
+    quote = connections[alias].ops.quote_name
+    table = quote(GenerationJob._meta.db_table)
+    backend, state = quote("backend"), quote("state")
+    next_poll = quote(_field("next_poll_at").column)
+    states = ", ".join(["%s"] * slot_state_count)
+    in_flight = (
+        f"(SELECT COUNT(*) FROM {table} U0 WHERE U0.{backend} = %s AND U0.{state} IN ({states}))"  # noqa: S608
+    )
+    return (
+        f"SELECT {_select_list(alias)}, {in_flight} FROM {table} "  # noqa: S608
+        f"WHERE {table}.{backend} = %s AND {table}.{state} = %s "
+        f"AND ({table}.{next_poll} IS NULL OR {table}.{next_poll} < %s) "
+        f"ORDER BY {table}.{quote('created')}, {table}.{quote('id')} LIMIT 1"
+    )
+
+
+@cache
+def _followers_statement(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    after = quote(_field("after").column)
+    return (
+        f"SELECT 1 FROM {quote(GenerationJob._meta.db_table)} "  # noqa: S608
+        f"WHERE {after} = %s AND {quote('state')} = %s LIMIT 1"
+    )
+
+
+def _prepared(fields: dict[str, Any], connection) -> tuple[tuple, list] | None:
+    """The SET clause's shape ((field name, "=" or "+" or "-"), ...) and its parameters."""
+    shape: list[tuple[str, str]] = []
     params: list[Any] = []
     for name, value in fields.items():
         field = _field(name)
@@ -47,11 +156,52 @@ def update_job(job_id: int, states: list[str], fields: dict[str, Any]) -> int | 
             value = value.pk
         shape.append((name, "="))
         params.append(field.get_db_prep_save(value, connection=connection))
-    sql = _statement(connection.vendor, tuple(shape), len(states))
-    # As QuerySet.update(): an error inside an atomic block marks it for rollback.
-    with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
-        cursor.execute(sql, [*params, job_id, *states])
-        return cursor.rowcount
+    return tuple(shape), params
+
+
+@cache
+def _select_list(alias: str) -> str:
+    quote = connections[alias].ops.quote_name
+    table = quote(GenerationJob._meta.db_table)
+    columns = [quote(str(f.column)) for f in GenerationJob._meta.concrete_fields]
+    return ", ".join(f"{table}.{column}" for column in columns)
+
+
+@cache
+def _select_statement(alias: str, names: tuple[str, ...]) -> str:
+    quote = connections[alias].ops.quote_name
+    where = " AND ".join(
+        [f"{quote('id')} = %s", *(f"{quote(_field(n).column)} = %s" for n in names)]
+    )
+    table = quote(GenerationJob._meta.db_table)
+    return f"SELECT {_select_list(alias)} FROM {table} WHERE {where}"  # noqa: S608
+
+
+@cache
+def _converters(alias: str) -> tuple[tuple[Any, tuple], ...]:
+    """Per column, what the ORM's compiler applies to a value read from the database."""
+    connection = connections[alias]
+    table = GenerationJob._meta.db_table
+    found = []
+    for field in GenerationJob._meta.concrete_fields:
+        col = field.get_col(table)
+        converters = (*connection.ops.get_db_converters(col), *col.get_db_converters(connection))
+        found.append((col, converters))
+    return tuple(found)
+
+
+def _instance(alias: str, row) -> GenerationJob:
+    connection = connections[alias]
+    values = list(row)
+    for i, (col, converters) in enumerate(_converters(alias)):
+        for convert in converters:
+            values[i] = convert(values[i], col, connection)
+    return GenerationJob.from_db(alias, _attnames(), values)
+
+
+@cache
+def _attnames() -> list[str]:
+    return [f.attname for f in GenerationJob._meta.concrete_fields]
 
 
 def _own_value_plus(name: str, value: Any) -> tuple[str, int] | None:

@@ -19,6 +19,7 @@ from django.utils import timezone
 from workers import chains
 from workers.backends.base import BackendError
 from workers.models import BackendSlots, GenerationJob
+from workers.pipeline.plain_update import oldest_waiting
 from workers.pipeline.states import DONE, State, Step, lease, transition
 
 
@@ -169,12 +170,19 @@ def _wait_for_slot(job: GenerationJob, now) -> None:
     transition(job.pk, State.QUEUED, lease_expires=now + lease(), next_poll_at=None)
 
 
+# A queued job kicked less than this long ago is left to the start already sent for it.
+_KICK_QUIET_S = 5
+
+
 def _waiting(backend: str, now):
     """Queued jobs of the backend, oldest first, that were not kicked in the last
     seconds and are not waiting out a provider's Retry-After."""
     return (
         GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
+        .filter(
+            Q(next_poll_at__isnull=True)
+            | Q(next_poll_at__lt=now - timedelta(seconds=_KICK_QUIET_S))
+        )
         .order_by("created", "id")
     )
 
@@ -201,8 +209,12 @@ def hand_slot_to_next(backend: str, cap: int) -> GenerationJob | None:
     _ensure_slots_row(backend)
     with transaction.atomic():
         _lock_slots(backend)
-        job = _waiting(backend, now).annotate(in_flight=_in_flight_count(backend)).first()
-        if job is None or job.in_flight >= cap:
+        job, in_flight = oldest_waiting(
+            backend,
+            kicked_before=now - timedelta(seconds=_KICK_QUIET_S),
+            slot_states=GenerationJob.SLOT_STATES,
+        )
+        if job is None or in_flight >= cap:
             return None
         claimed = transition(job.pk, State.QUEUED, **_claimed_fields(now), next_poll_at=now)
     if not claimed:

@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from workers.models import GenerationJob
-from workers.pipeline.plain_update import update_job
+from workers.pipeline.plain_update import select_job, update_job
 
 State = GenerationJob.State
 
@@ -53,9 +53,8 @@ def backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
 
 
 def load_job(job_id: int, **state) -> GenerationJob | None:
-    # Not .first(): its ORDER BY is pointless on a primary key and costs compiling.
-    found = list(GenerationJob.objects.filter(pk=job_id, **state))
-    return found[0] if found else None
+    """The job, if its columns hold the values in `state` (e.g. state="polling")."""
+    return select_job(job_id, state)
 
 
 def transition(
