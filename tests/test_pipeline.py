@@ -500,3 +500,22 @@ def test_jobs_read_as_sql_equal_the_orm_s_reading(team, bfl, driver):
     )
     assert waiting is not None and waiting.pk == second.pk and in_flight == 1
     assert _columns(waiting) == _columns(GenerationJob.objects.get(pk=second.pk))
+
+
+def test_a_claim_needs_a_free_slot_written_as_sql_or_through_the_orm(team, bfl, driver):
+    from workers.pipeline.plain_update import SlotFree
+    from workers.pipeline.states import transition
+
+    board = make_board(team.project, panels=2)
+    first, second = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs
+    GenerationJob.objects.filter(pk=first.pk).update(state=State.POLLING)  # one slot taken
+
+    # The ORM reads the same condition as a plain LessThan.
+    queued = GenerationJob.objects.filter(pk=second.pk, state=State.QUEUED)
+    assert not queued.filter(SlotFree("bfl", 1)).exists()
+    assert queued.filter(SlotFree("bfl", 2)).exists()
+
+    assert not transition(second.pk, State.QUEUED, SlotFree("bfl", 1), state=State.SUBMITTING)
+    assert transition(second.pk, State.QUEUED, SlotFree("bfl", 2), state=State.SUBMITTING)
+    second.refresh_from_db()
+    assert second.state == State.SUBMITTING

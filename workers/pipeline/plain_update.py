@@ -22,19 +22,46 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import F, Model, Value
+from django.db.models import Count, F, Model, Subquery, Value
 from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import Coalesce
+from django.db.models.lookups import LessThan
 
 from workers.models import GenerationJob
 
 
-def update_job(job_id: int, states: list[str], fields: dict[str, Any]) -> int | None:
-    """Rows changed by `UPDATE ... SET fields WHERE id = job_id AND state IN states`.
+class SlotFree(LessThan):
+    """Fewer than `cap` of the backend's jobs hold a provider slot: a claim's condition.
 
-    None when a value is an expression this does not handle; the caller then
-    uses the ORM.
+    A plain LessThan to the ORM; `update_job` writes it as SQL.
     """
-    if not states:
+
+    def __init__(self, backend: str, cap: int) -> None:
+        counted = (
+            GenerationJob.objects.filter(backend=backend, state__in=GenerationJob.SLOT_STATES)
+            .order_by()
+            .values("backend")
+            .annotate(n=Count("pk"))
+            .values("n")
+        )
+        super().__init__(Coalesce(Subquery(counted), 0), cap)
+        self.backend = backend
+        self.cap = cap
+
+
+def update_job(
+    job_id: int, states: list[str], fields: dict[str, Any], conditions: tuple = ()
+) -> int | None:
+    """Rows changed by `UPDATE ... SET fields WHERE id = job_id AND state IN states`
+    (and a free slot, when `conditions` is one `SlotFree`).
+
+    None when a value is an expression or a condition this does not handle;
+    the caller then uses the ORM.
+    """
+    if not states or len(conditions) > 1:
+        return None
+    slot = conditions[0] if conditions else None
+    if slot is not None and not isinstance(slot, SlotFree):
         return None
     alias = router.db_for_write(GenerationJob)
     connection = connections[alias]
@@ -43,9 +70,13 @@ def update_job(job_id: int, states: list[str], fields: dict[str, Any]) -> int | 
         return None
     shape, params = prepared
     sql = _statement(connection.vendor, shape, len(states))
+    params = [*params, job_id, *states]
+    if slot is not None:
+        sql += f" AND {_in_flight_sql(alias, len(GenerationJob.SLOT_STATES))} < %s"
+        params += [slot.backend, *GenerationJob.SLOT_STATES, slot.cap]
     # As QuerySet.update(): an error inside an atomic block marks it for rollback.
     with transaction.mark_for_rollback_on_error(using=alias), connection.cursor() as cursor:
-        cursor.execute(sql, [*params, job_id, *states])
+        cursor.execute(sql, params)
         return cursor.rowcount
 
 
@@ -117,15 +148,24 @@ def _waiting_statement(alias: str, slot_state_count: int) -> str:
     table = quote(GenerationJob._meta.db_table)
     backend, state = quote("backend"), quote("state")
     next_poll = quote(_field("next_poll_at").column)
-    states = ", ".join(["%s"] * slot_state_count)
-    in_flight = (
-        f"(SELECT COUNT(*) FROM {table} U0 WHERE U0.{backend} = %s AND U0.{state} IN ({states}))"  # noqa: S608
-    )
     return (
-        f"SELECT {_select_list(alias)}, {in_flight} FROM {table} "  # noqa: S608
+        f"SELECT {_select_list(alias)}, {_in_flight_sql(alias, slot_state_count)} "  # noqa: S608
+        f"FROM {table} "
         f"WHERE {table}.{backend} = %s AND {table}.{state} = %s "
         f"AND ({table}.{next_poll} IS NULL OR {table}.{next_poll} < %s) "
         f"ORDER BY {table}.{quote('created')}, {table}.{quote('id')} LIMIT 1"
+    )
+
+
+@cache
+def _in_flight_sql(alias: str, state_count: int) -> str:
+    """How many of a backend's jobs are in the given states, as a scalar subquery."""
+    quote = connections[alias].ops.quote_name
+    table = quote(GenerationJob._meta.db_table)
+    states = ", ".join(["%s"] * state_count)
+    return (
+        f"(SELECT COUNT(*) FROM {table} U0 "  # noqa: S608
+        f"WHERE U0.{quote('backend')} = %s AND U0.{quote('state')} IN ({states}))"
     )
 
 

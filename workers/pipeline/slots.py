@@ -11,15 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Q, Subquery
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
+from django.db.models import F, Q
 from django.utils import timezone
 
 from workers import chains
 from workers.backends.base import BackendError
 from workers.models import BackendSlots, GenerationJob
-from workers.pipeline.plain_update import oldest_waiting
+from workers.pipeline.plain_update import SlotFree, oldest_waiting
 from workers.pipeline.states import DONE, State, Step, lease, transition
 
 
@@ -88,18 +86,6 @@ def needs_review(job_id: int, from_states, message: str, code: str = "outcome_un
     return DONE
 
 
-def _in_flight_count(backend: str) -> Coalesce:
-    """The number of the backend's jobs holding a slot, as SQL to use inside another query."""
-    counted = (
-        GenerationJob.objects.filter(backend=backend, state__in=GenerationJob.SLOT_STATES)
-        .order_by()
-        .values("backend")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), 0)
-
-
 def _claimed_fields(now) -> dict:
     return {
         "state": State.SUBMITTING,
@@ -131,7 +117,7 @@ def claim_slot(job: GenerationJob, cap: int) -> bool:
         claimed = transition(
             job.pk,
             State.QUEUED,
-            LessThan(_in_flight_count(job.backend), cap),
+            SlotFree(job.backend, cap),
             **_claimed_fields(now),
         )
         if not claimed:

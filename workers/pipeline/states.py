@@ -71,10 +71,9 @@ def transition(
     """
     states = [from_states] if isinstance(from_states, str) else list(from_states)
     fields.setdefault("updated", timezone.now())
-    if not conditions:
-        changed = update_job(job_id, states, fields)
-        if changed is not None:
-            return bool(changed)
+    changed = update_job(job_id, states, fields, conditions)
+    if changed is not None:
+        return bool(changed)
     return bool(
         GenerationJob.objects.filter(*conditions, pk=job_id, state__in=states).update(**fields)
     )
