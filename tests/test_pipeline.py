@@ -484,11 +484,12 @@ def test_jobs_read_as_sql_equal_the_orm_s_reading(team, bfl, driver):
         state=State.POLLING, cost=Decimal("1.25"), progress=0.5, started=now, next_poll_at=None
     )
 
-    loaded = select_job(first.pk, {})
+    loaded = select_job(first.pk)
     assert loaded is not None and not loaded._state.adding
     assert _columns(loaded) == _columns(GenerationJob.objects.get(pk=first.pk))
     assert isinstance(loaded.request, dict) and isinstance(loaded.cost, Decimal)
-    assert select_job(first.pk, {"state": State.QUEUED}) is None
+    assert select_job(first.pk, State.QUEUED) is None
+    assert select_job(first.pk, State.POLLING) is not None
 
     claimed = claim_job(first.pk, [State.POLLING], {"updated": now}, due_by=now)
     assert claimed is not None

@@ -11,8 +11,10 @@ condition, goes through the ORM as before.
 
 Reading a job is the same story (a SELECT through the ORM compiles a
 WHERE tree and the list of columns every time): `select_job` and
-`claim_job` read the row with SQL kept per shape and turn it into a model
-with the converters the ORM would apply, so the instance is the same.
+`has_followers` are `studio.prepared` reads; `claim_job` (UPDATE ...
+RETURNING) and `oldest_waiting` (a string and a time among their values,
+which prepared reads do not take) are SQL kept per shape, their rows
+turned into a model with the converters the ORM would apply.
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ from functools import cache
 from typing import Any
 
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Model, Subquery, Value
+from django.db.models import Count, F, Model, QuerySet, Subquery, Value
 from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 
+from studio.prepared import PreparedRows, fields_of, instance_from
 from workers.models import GenerationJob
 
 
@@ -104,16 +107,21 @@ def claim_job(
     return None if row is None else _instance(alias, row)
 
 
-def select_job(job_id: int, equal: dict[str, Any]) -> GenerationJob | None:
-    """The job if each of its columns named in `equal` holds that value, else None."""
-    alias = router.db_for_read(GenerationJob)
-    connection = connections[alias]
-    names = tuple(sorted(equal))
-    params = [_field(n).get_db_prep_value(equal[n], connection=connection) for n in names]
-    with connection.cursor() as cursor:
-        cursor.execute(_select_statement(alias, names), [job_id, *params])
-        row = cursor.fetchone()
-    return None if row is None else _instance(alias, row)
+def select_job(job_id: int, state: str | None = None) -> GenerationJob | None:
+    """The job (only if it is in `state`, when given), read by a prepared query."""
+    rows = _job_read(state).rows(job_id)
+    return instance_from(GenerationJob, rows[0]) if rows else None
+
+
+@cache
+def _job_read(state: str | None) -> PreparedRows:
+    def build(job_id: int) -> QuerySet:
+        found = GenerationJob.objects.filter(pk=job_id)
+        if state is not None:
+            found = found.filter(state=state)
+        return found.values_list(*fields_of(GenerationJob))
+
+    return PreparedRows(GenerationJob, build)
 
 
 def oldest_waiting(
@@ -136,10 +144,15 @@ def oldest_waiting(
 
 def has_followers(job_id: int) -> bool:
     """Whether some job waits for this one (`after`) in state `waiting`."""
-    alias = router.db_for_read(GenerationJob)
-    with connections[alias].cursor() as cursor:
-        cursor.execute(_followers_statement(alias), [job_id, GenerationJob.State.WAITING])
-        return cursor.fetchone() is not None
+    return bool(_FOLLOWER.rows(job_id))
+
+
+_FOLLOWER = PreparedRows(
+    GenerationJob,
+    lambda job_id: GenerationJob.objects.filter(
+        after_id=job_id, state=GenerationJob.State.WAITING
+    ).values_list("pk")[:1],
+)
 
 
 @cache
@@ -166,16 +179,6 @@ def _in_flight_sql(alias: str, state_count: int) -> str:
     return (
         f"(SELECT COUNT(*) FROM {table} U0 "  # noqa: S608
         f"WHERE U0.{quote('backend')} = %s AND U0.{quote('state')} IN ({states}))"
-    )
-
-
-@cache
-def _followers_statement(alias: str) -> str:
-    quote = connections[alias].ops.quote_name
-    after = quote(_field("after").column)
-    return (
-        f"SELECT 1 FROM {quote(GenerationJob._meta.db_table)} "  # noqa: S608
-        f"WHERE {after} = %s AND {quote('state')} = %s LIMIT 1"
     )
 
 
@@ -208,16 +211,6 @@ def _select_list(alias: str) -> str:
 
 
 @cache
-def _select_statement(alias: str, names: tuple[str, ...]) -> str:
-    quote = connections[alias].ops.quote_name
-    where = " AND ".join(
-        [f"{quote('id')} = %s", *(f"{quote(_field(n).column)} = %s" for n in names)]
-    )
-    table = quote(GenerationJob._meta.db_table)
-    return f"SELECT {_select_list(alias)} FROM {table} WHERE {where}"  # noqa: S608
-
-
-@cache
 def _converters(alias: str) -> tuple[tuple[Any, tuple], ...]:
     """Per column, what the ORM's compiler applies to a value read from the database."""
     connection = connections[alias]
@@ -231,17 +224,13 @@ def _converters(alias: str) -> tuple[tuple[Any, tuple], ...]:
 
 
 def _instance(alias: str, row) -> GenerationJob:
+    """A job from a row of `_select_list`'s columns, converted as the ORM converts them."""
     connection = connections[alias]
     values = list(row)
     for i, (col, converters) in enumerate(_converters(alias)):
         for convert in converters:
             values[i] = convert(values[i], col, connection)
-    return GenerationJob.from_db(alias, _attnames(), values)
-
-
-@cache
-def _attnames() -> list[str]:
-    return [f.attname for f in GenerationJob._meta.concrete_fields]
+    return instance_from(GenerationJob, tuple(values))
 
 
 def _own_value_plus(name: str, value: Any) -> tuple[str, int] | None:

@@ -54,7 +54,10 @@ def backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
 
 def load_job(job_id: int, **state) -> GenerationJob | None:
     """The job, if its columns hold the values in `state` (e.g. state="polling")."""
-    return select_job(job_id, state)
+    if set(state) <= {"state"}:
+        return select_job(job_id, state.get("state"))  # every step's read: prepared
+    found = list(GenerationJob.objects.filter(pk=job_id, **state))
+    return found[0] if found else None
 
 
 def transition(
