@@ -468,3 +468,55 @@ def test_a_board_run_through_the_pipeline_leaves_updated_at_its_last_move(team, 
         # auto_now never sees: `updated` must still be the moment it finished.
         assert job.updated >= requested
         assert job.updated >= job.finished
+
+
+def _columns(job: GenerationJob) -> dict:
+    return {f.attname: getattr(job, f.attname) for f in GenerationJob._meta.concrete_fields}
+
+
+def test_jobs_read_as_sql_equal_the_orm_s_reading(team, bfl, driver):
+    from workers.pipeline.plain_update import claim_job, oldest_waiting, select_job
+
+    board = make_board(team.project, panels=2)
+    first, second = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs
+    now = timezone.now()
+    GenerationJob.objects.filter(pk=first.pk).update(
+        state=State.POLLING, cost=Decimal("1.25"), progress=0.5, started=now, next_poll_at=None
+    )
+
+    loaded = select_job(first.pk)
+    assert loaded is not None and not loaded._state.adding
+    assert _columns(loaded) == _columns(GenerationJob.objects.get(pk=first.pk))
+    assert isinstance(loaded.request, dict) and isinstance(loaded.cost, Decimal)
+    assert select_job(first.pk, State.QUEUED) is None
+    assert select_job(first.pk, State.POLLING) is not None
+
+    claimed = claim_job(first.pk, [State.POLLING], {"updated": now}, due_by=now)
+    assert claimed is not None
+    assert _columns(claimed) == _columns(GenerationJob.objects.get(pk=first.pk))
+    assert claim_job(second.pk, [State.POLLING], {"updated": now}, due_by=now) is None
+
+    waiting, in_flight = oldest_waiting(
+        "bfl", kicked_before=now + timedelta(days=1), slot_states=GenerationJob.SLOT_STATES
+    )
+    assert waiting is not None and waiting.pk == second.pk and in_flight == 1
+    assert _columns(waiting) == _columns(GenerationJob.objects.get(pk=second.pk))
+
+
+def test_a_claim_needs_a_free_slot_written_as_sql_or_through_the_orm(team, bfl, driver):
+    from workers.pipeline.plain_update import SlotFree
+    from workers.pipeline.states import transition
+
+    board = make_board(team.project, panels=2)
+    first, second = jobs_request(panels=panels_of(board), user=team.editor, backend="bfl").jobs
+    GenerationJob.objects.filter(pk=first.pk).update(state=State.POLLING)  # one slot taken
+
+    # The ORM reads the same condition as a plain LessThan.
+    queued = GenerationJob.objects.filter(pk=second.pk, state=State.QUEUED)
+    assert not queued.filter(SlotFree("bfl", 1)).exists()
+    assert queued.filter(SlotFree("bfl", 2)).exists()
+
+    assert not transition(second.pk, State.QUEUED, SlotFree("bfl", 1), state=State.SUBMITTING)
+    assert transition(second.pk, State.QUEUED, SlotFree("bfl", 2), state=State.SUBMITTING)
+    second.refresh_from_db()
+    assert second.state == State.SUBMITTING

@@ -29,6 +29,7 @@ from boards.models import Panel, Take
 from workers import registry
 from workers.compiler import compile_panel
 from workers.models import GenerationJob
+from workers.pipeline.plain_update import has_followers
 from workers.selectors import image_spec, panel_spec
 
 log = logging.getLogger(__name__)
@@ -37,10 +38,10 @@ State = GenerationJob.State
 
 def chain_release(job_id: int) -> None:
     """`job_id` may have ended: queue the jobs waiting for it, or fail them with the reason."""
-    # Most jobs have no follower: one query settles it.
-    followers = list(GenerationJob.objects.filter(after_id=job_id, state=State.WAITING))
-    if not followers:
+    # Most jobs have no follower: one small query, written as SQL, settles it.
+    if not has_followers(job_id):
         return
+    followers = list(GenerationJob.objects.filter(after_id=job_id, state=State.WAITING))
     job = GenerationJob.objects.select_related("panel", "take").filter(pk=job_id).first()
     if job is None or job.state in GenerationJob.ACTIVE_STATES:
         return

@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import Q
 from django.utils import timezone
 
 from workers import registry
 from workers.backends.base import BackendError, Submission, TransientError
 from workers.models import GenerationJob
 from workers.pipeline import submit as submitting
+from workers.pipeline.plain_update import claim_job
 from workers.pipeline.slots import fail, hand_slot_to_next, needs_review
 from workers.pipeline.states import DONE, State, Step, lease, load_job, transition
 from workers.pipeline.store import claim_download, fetch_and_store
@@ -56,18 +56,20 @@ def job_poll(job_id: int) -> Step:
     now = timezone.now()
     # Claim this poll: a duplicate chain (e.g. one the sweeper started) that
     # arrives before the next poll is due drops out here.
-    claimed = transition(
+    job = claim_job(
         job_id,
-        State.POLLING,
-        Q(next_poll_at__isnull=True) | Q(next_poll_at__lte=now + timedelta(milliseconds=250)),
-        # Held only while this poll runs: a retry of this task after a database
-        # error must find the poll due again.
-        next_poll_at=now + timedelta(seconds=2),
-        lease_expires=now + lease(30),
+        [State.POLLING],
+        {
+            # Held only while this poll runs: a retry of this task after a
+            # database error must find the poll due again.
+            "next_poll_at": now + timedelta(seconds=2),
+            "lease_expires": now + lease(30),
+            "updated": now,
+        },
+        due_by=now + timedelta(milliseconds=250),
     )
-    if not claimed:
+    if job is None:
         return DONE
-    job = GenerationJob.objects.get(pk=job_id)
     elapsed = (now - (job.started or job.created)).total_seconds()
     # Checked before every poll, not only after a "still running" answer: a
     # task reported Ready whose download keeps failing comes back here too,

@@ -11,14 +11,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.db import connections, router, transaction
-from django.db.models import Count, F, Q, Subquery
-from django.db.models.functions import Coalesce
-from django.db.models.lookups import LessThan
+from django.db.models import F, Q
 from django.utils import timezone
 
 from workers import chains
 from workers.backends.base import BackendError
 from workers.models import BackendSlots, GenerationJob
+from workers.pipeline.plain_update import SlotFree, oldest_waiting
 from workers.pipeline.states import DONE, State, Step, lease, transition
 
 
@@ -87,18 +86,6 @@ def needs_review(job_id: int, from_states, message: str, code: str = "outcome_un
     return DONE
 
 
-def _in_flight_count(backend: str) -> Coalesce:
-    """The number of the backend's jobs holding a slot, as SQL to use inside another query."""
-    counted = (
-        GenerationJob.objects.filter(backend=backend, state__in=GenerationJob.SLOT_STATES)
-        .order_by()
-        .values("backend")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
-    return Coalesce(Subquery(counted), 0)
-
-
 def _claimed_fields(now) -> dict:
     return {
         "state": State.SUBMITTING,
@@ -130,7 +117,7 @@ def claim_slot(job: GenerationJob, cap: int) -> bool:
         claimed = transition(
             job.pk,
             State.QUEUED,
-            LessThan(_in_flight_count(job.backend), cap),
+            SlotFree(job.backend, cap),
             **_claimed_fields(now),
         )
         if not claimed:
@@ -169,12 +156,19 @@ def _wait_for_slot(job: GenerationJob, now) -> None:
     transition(job.pk, State.QUEUED, lease_expires=now + lease(), next_poll_at=None)
 
 
+# A queued job kicked less than this long ago is left to the start already sent for it.
+_KICK_QUIET_S = 5
+
+
 def _waiting(backend: str, now):
     """Queued jobs of the backend, oldest first, that were not kicked in the last
     seconds and are not waiting out a provider's Retry-After."""
     return (
         GenerationJob.objects.filter(backend=backend, state=State.QUEUED)
-        .filter(Q(next_poll_at__isnull=True) | Q(next_poll_at__lt=now - timedelta(seconds=5)))
+        .filter(
+            Q(next_poll_at__isnull=True)
+            | Q(next_poll_at__lt=now - timedelta(seconds=_KICK_QUIET_S))
+        )
         .order_by("created", "id")
     )
 
@@ -201,8 +195,12 @@ def hand_slot_to_next(backend: str, cap: int) -> GenerationJob | None:
     _ensure_slots_row(backend)
     with transaction.atomic():
         _lock_slots(backend)
-        job = _waiting(backend, now).annotate(in_flight=_in_flight_count(backend)).first()
-        if job is None or job.in_flight >= cap:
+        job, in_flight = oldest_waiting(
+            backend,
+            kicked_before=now - timedelta(seconds=_KICK_QUIET_S),
+            slot_states=GenerationJob.SLOT_STATES,
+        )
+        if job is None or in_flight >= cap:
             return None
         claimed = transition(job.pk, State.QUEUED, **_claimed_fields(now), next_poll_at=now)
     if not claimed:

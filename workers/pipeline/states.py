@@ -12,7 +12,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from workers.models import GenerationJob
-from workers.pipeline.plain_update import update_job
+from workers.pipeline.plain_update import select_job, update_job
 
 State = GenerationJob.State
 
@@ -53,7 +53,9 @@ def backoff(attempt: int, *, first: float = 1.0, cap: float = 60.0) -> float:
 
 
 def load_job(job_id: int, **state) -> GenerationJob | None:
-    # Not .first(): its ORDER BY is pointless on a primary key and costs compiling.
+    """The job, if its columns hold the values in `state` (e.g. state="polling")."""
+    if set(state) <= {"state"}:
+        return select_job(job_id, state.get("state"))  # every step's read: prepared
     found = list(GenerationJob.objects.filter(pk=job_id, **state))
     return found[0] if found else None
 
@@ -72,10 +74,9 @@ def transition(
     """
     states = [from_states] if isinstance(from_states, str) else list(from_states)
     fields.setdefault("updated", timezone.now())
-    if not conditions:
-        changed = update_job(job_id, states, fields)
-        if changed is not None:
-            return bool(changed)
+    changed = update_job(job_id, states, fields, conditions)
+    if changed is not None:
+        return bool(changed)
     return bool(
         GenerationJob.objects.filter(*conditions, pk=job_id, state__in=states).update(**fields)
     )
