@@ -11,7 +11,7 @@ same (BFL_MAX_ACTIVE, ...), so the ideal for bfl is ceil(96 / 24) x 2 s = 8 s. O
 does the work, as `make run` or a plain production worker would.
 
 Prints the ideal and achieved makespans (request to last take stored), their
-ratio (target 0.85 or better), submissions, duplicates, lost panels, 429s,
+ratio (target 0.92 or better), submissions, duplicates, lost panels, 429s,
 and where the time went: the request itself, how late results were stored
 after the provider had them, and how long a freed provider slot stayed empty.
 """
