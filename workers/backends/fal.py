@@ -126,7 +126,7 @@ class FalBackend(HostedBackend):
             raise ProviderFailed("fal gave no cancel URL for this request; it was not cancelled.")
         response = http.poll(
             self.client,
-            self._own(url),
+            self.own_url(url, what="cancel"),
             what="cancelling",
             method="PUT",
             headers=self._headers(),
@@ -138,7 +138,7 @@ class FalBackend(HostedBackend):
 
     def poll(self, submission: Submission) -> PollResult:
         """Ask for the request's status once; when completed, read its result."""
-        status_url = self._own(submission.polling_url)
+        status_url = self.own_url(submission.polling_url, what="status")
         response = http.poll(
             self.client, status_url, headers=self._headers(), timeout=self._timeout
         )
@@ -158,7 +158,7 @@ class FalBackend(HostedBackend):
         response_url = str(data.get("response_url") or "") or str(status_url).removesuffix(
             "/status"
         )
-        return self._result(self._own(response_url))
+        return self._result(self.own_url(response_url, what="result"))
 
     # --- request building -----------------------------------------------------
     def build_body(self, request: GenerationRequest, model: str) -> tuple[str, dict[str, Any]]:
@@ -194,15 +194,6 @@ class FalBackend(HostedBackend):
     # --- helpers --------------------------------------------------------------
     def _headers(self) -> dict[str, str]:
         return {"authorization": f"Key {self._api_key}", "accept": "application/json"}
-
-    def _own(self, url: str) -> httpx.URL:
-        """`url` if it is on the submit origin exactly; the key goes nowhere else."""
-        if not self.is_own(url):
-            raise ProviderFailed(
-                "fal's status or result URL points at an unexpected or unusable address; "
-                "it was not contacted and the key was not sent."
-            )
-        return httpx.URL(url)
 
     def _result(self, response_url: httpx.URL) -> PollResult:
         response = http.poll(

@@ -19,6 +19,7 @@ from workers.backends.base import (
     Capabilities,
     GenerationRequest,
     InvalidRequest,
+    ProviderFailed,
     Submission,
 )
 from workers.backends.download import fetch_limited
@@ -180,6 +181,15 @@ class HostedBackend:
             return http.origin(url) == self._origin
         except httpx.InvalidURL:
             return False
+
+    def own_url(self, url: str | httpx.URL, *, what: str) -> httpx.URL:
+        """`url` when it is on the API origin; else refused before any contact (`is_own`)."""
+        if not self.is_own(url):
+            raise ProviderFailed(
+                f"The {what} URL from {self.name} points at an unexpected or unusable address; "
+                f"it was not contacted and {self.key_setting} was not sent."
+            )
+        return httpx.URL(url)
 
     def raise_for_error(self, response: httpx.Response, *, during: str) -> None:
         http.raise_for_client_error(response, during=during, key_setting=self.key_setting)

@@ -118,12 +118,10 @@ class ReplicateBackend(HostedBackend):
 
     def cancel(self, submission: Submission) -> None:
         """Cancel the prediction (`POST …/predictions/{id}/cancel`), on the API origin only."""
-        url = submission.cancel_url or f"{self.base_url}/v1/predictions/{submission.task_id}/cancel"
-        if not self.is_own(url):
-            raise ProviderFailed(
-                "Replicate's cancel URL points at an unexpected host; it was not contacted "
-                "and the token was not sent."
-            )
+        url = self.own_url(
+            submission.cancel_url or f"{self.base_url}/v1/predictions/{submission.task_id}/cancel",
+            what="cancel",
+        )
         response = http.poll(
             self.client,
             url,
@@ -138,12 +136,10 @@ class ReplicateBackend(HostedBackend):
 
     def poll(self, submission: Submission) -> PollResult:
         """Read the prediction once; the caller owns the deadline."""
-        url = submission.polling_url or f"{self.base_url}/v1/predictions/{submission.task_id}"
-        if not self.is_own(url):
-            raise ProviderFailed(
-                "Replicate's prediction URL points at an unexpected host; it was not contacted "
-                "and the token was not sent."
-            )
+        url = self.own_url(
+            submission.polling_url or f"{self.base_url}/v1/predictions/{submission.task_id}",
+            what="prediction",
+        )
         response = http.poll(self.client, url, headers=self._headers(), timeout=self._timeout)
         if response.status_code == 404:
             raise ProviderFailed("Replicate does not know this prediction (HTTP 404).")
