@@ -71,7 +71,7 @@ class PreparedRows:
             rows = cursor.fetchall()
         if not compiled.converters:
             return [tuple(row) for row in rows]
-        return [self._convert(row, compiled.converters, connection) for row in rows]
+        return [converted(row, compiled.converters, connection) for row in rows]
 
     def _compile(self, connection: BaseDatabaseWrapper) -> _Compiled:
         stand_ins = tuple(_STAND_IN - i for i in range(self.arity))
@@ -86,15 +86,32 @@ class PreparedRows:
         fields = [column for column, _, _ in compiler.select[: compiler.col_count]]
         return _Compiled(sql, tuple(params), slots, compiler.get_converters(fields))
 
-    @staticmethod
-    def _convert(row: Any, converters: dict, connection: BaseDatabaseWrapper) -> tuple:
-        values = list(row)
-        for position, (functions, expression) in converters.items():
-            value = values[position]
-            for convert in functions:
-                value = convert(value, expression, connection)
-            values[position] = value
-        return tuple(values)
+
+def converted(row: Any, converters: dict, connection: BaseDatabaseWrapper) -> tuple:
+    """`row` with each value converted as the ORM's compiler would (`converters`: column
+    position -> (functions, expression), the shape of `SQLCompiler.get_converters`)."""
+    values = list(row)
+    for position, (functions, expression) in converters.items():
+        value = values[position]
+        for convert in functions:
+            value = convert(value, expression, connection)
+        values[position] = value
+    return tuple(values)
+
+
+def column_converters(model: type[Model], connection: BaseDatabaseWrapper) -> dict:
+    """`converted`'s converters for a row of the model's columns in `fields_of` order (for
+    SQL written by hand that selects them all)."""
+    found = {}
+    for position, field in enumerate(model._meta.concrete_fields):
+        column = field.get_col(model._meta.db_table)
+        functions = [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]
+        if functions:
+            found[position] = (functions, column)
+    return found
 
 
 def fields_of(model: type[Model]) -> list[str]:

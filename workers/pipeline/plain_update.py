@@ -29,7 +29,13 @@ from django.db.models.expressions import CombinedExpression
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import LessThan
 
-from studio.prepared import PreparedRows, fields_of, instance_from
+from studio.prepared import (
+    PreparedRows,
+    column_converters,
+    converted,
+    fields_of,
+    instance_from,
+)
 from workers.models import GenerationJob
 
 
@@ -211,26 +217,15 @@ def _select_list(alias: str) -> str:
 
 
 @cache
-def _converters(alias: str) -> tuple[tuple[Any, tuple], ...]:
-    """Per column, what the ORM's compiler applies to a value read from the database."""
-    connection = connections[alias]
-    table = GenerationJob._meta.db_table
-    found = []
-    for field in GenerationJob._meta.concrete_fields:
-        col = field.get_col(table)
-        converters = (*connection.ops.get_db_converters(col), *col.get_db_converters(connection))
-        found.append((col, converters))
-    return tuple(found)
+def _converters(alias: str) -> dict:
+    """What the ORM's compiler applies to each column of a row of `_select_list`."""
+    return column_converters(GenerationJob, connections[alias])
 
 
 def _instance(alias: str, row) -> GenerationJob:
     """A job from a row of `_select_list`'s columns, converted as the ORM converts them."""
-    connection = connections[alias]
-    values = list(row)
-    for i, (col, converters) in enumerate(_converters(alias)):
-        for convert in converters:
-            values[i] = convert(values[i], col, connection)
-    return instance_from(GenerationJob, tuple(values))
+    values = converted(row, _converters(alias), connections[alias])
+    return instance_from(GenerationJob, values)
 
 
 def _own_value_plus(name: str, value: Any) -> tuple[str, int] | None:
