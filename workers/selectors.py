@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from functools import cache
 
-from django.db import connections, router
-from django.db.models import Exists, Max, OuterRef, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery, Sum
+from django.db.models.functions import Coalesce
 
 from boards.models import Board, CastMember, Panel, Take
 from characters.models import LocationImage, ReferenceImage, ReferenceSheet, StyleImage
@@ -239,34 +238,35 @@ def previous_panels(panels: list[Panel]) -> dict[int, Panel]:
 def project_spend(project: Project) -> Decimal:
     """Credits spent or committed: real costs where known, estimates for work under way.
 
-    Every board page and progress poll asks, so the statement is a fixed string
-    (`_spend_sql`) rather than an aggregate the ORM builds and compiles each
-    time: that took more CPU than anything else the board page's queries did.
+    Every board page and progress poll asks: a prepared read (studio.prepared).
     """
-    connection = connections[router.db_for_read(GenerationJob)]
-    states = [*GenerationJob.ACTIVE_STATES, "needs_review"]
-    with connection.cursor() as cursor:
-        cursor.execute(_spend_sql(connection.vendor, len(states)), [*states, project.pk])
-        known, pending = cursor.fetchone()
-    # SQLite sums a decimal column as a float: back to cents, as the ORM would.
-    return sum((Decimal(str(v)).quantize(_CENT) for v in (known, pending)), Decimal("0.00"))
+    rows = _SPEND.rows(project.pk)
+    # To the cent, as the columns hold it: SQLite sums a decimal column as a float.
+    return sum(rows[0], Decimal("0")).quantize(_CENT) if rows else Decimal("0")
 
 
-_CENT = Decimal("0.01")  # GenerationJob.cost and .estimated_cost have 2 decimal places
-
-
-@cache
-def _spend_sql(vendor: str, n_states: int) -> str:
-    """Known costs, and estimates of jobs without one in the given states, of a project."""
-    quote = connections[router.db_for_read(GenerationJob)].ops.quote_name
-    table, states = quote(GenerationJob._meta.db_table), ", ".join(["%s"] * n_states)
-    column = {f.name: quote(f.column or f.name) for f in GenerationJob._meta.concrete_fields}
-    cost, estimate, state, project = (
-        column[name] for name in ("cost", "estimated_cost", "state", "project")
-    )
-    # Names from the model, values as parameters: nothing from a request goes into the text.
-    pending = f"CASE WHEN {cost} IS NULL AND {state} IN ({states}) THEN {estimate} END"
-    return f"SELECT COALESCE(SUM({cost}), 0), COALESCE(SUM({pending}), 0) FROM {table} WHERE {project} = %s"  # noqa: S608
+_CENT = Decimal("0.01")
+_SPEND = PreparedRows(
+    GenerationJob,
+    lambda project_id: (
+        GenerationJob.objects.filter(project_id=project_id)
+        .order_by()
+        .values("project_id")
+        .annotate(
+            known=Coalesce(Sum("cost"), Decimal("0")),
+            pending=Coalesce(
+                Sum(
+                    "estimated_cost",
+                    filter=Q(
+                        cost__isnull=True, state__in=[*GenerationJob.ACTIVE_STATES, "needs_review"]
+                    ),
+                ),
+                Decimal("0"),
+            ),
+        )
+        .values_list("known", "pending")
+    ),
+)
 
 
 _UNSUCCESSFUL = ("failed", "cancelled", "needs_review")
