@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +40,8 @@ import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from _common import cpu_seconds  # noqa: E402 - a sibling module, found beside this script
 
 PG_SERVER = os.environ.get("BENCH_PG_URL", "postgres://postgres@127.0.0.1:5432")
 LOAD_DB = os.environ.get("BENCH_LOAD_DB", "castboard_load")  # created and dropped
@@ -235,36 +238,31 @@ class Figures:
         return 1000 * self.server_cpu_s / self.requests if self.requests else 0.0
 
 
-def process_cpu(root: int) -> float:
-    """CPU seconds (user + system) of process `root` and its children so far (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
+def _processes() -> Iterator[tuple[int, int, bytes]]:
+    """(pid, parent pid, command line) of each process readable now (Linux /proc)."""
+    for proc in Path("/proc").glob("[0-9]*"):
         try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
+            parent = int((proc / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            title = (proc / "cmdline").read_bytes()
         except OSError:
-            continue  # gone meanwhile
-        pid, ppid = int(stat.parent.name), int(fields[1])
-        if root in (pid, ppid):
-            total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / tick
+            continue  # gone meanwhile, or not ours to read
+        yield int(proc.name), parent, title
+
+
+def process_cpu(root: int) -> float:
+    """CPU seconds (user + system) of process `root` and its children so far."""
+    return cpu_seconds([pid for pid, parent, _ in _processes() if root in (pid, parent)])
 
 
 def database_cpu() -> float:
-    """CPU seconds so far of the PostgreSQL backends serving the scratch database (Linux
-    /proc; readable when the bench runs as the server's user or root, else 0)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for proc in Path("/proc").glob("[0-9]*"):
-        try:
-            title = (proc / "cmdline").read_bytes()
-            if not title.startswith(b"postgres:") or LOAD_DB.encode() not in title:
-                continue
-            fields = (proc / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # gone meanwhile, or not ours to read
-        total += int(fields[11]) + int(fields[12])
-    return total / tick
+    """CPU seconds so far of the PostgreSQL backends serving the scratch database
+    (readable when the bench runs as the server's user or root, else 0)."""
+    ours = [
+        pid
+        for pid, _, title in _processes()
+        if title.startswith(b"postgres:") and LOAD_DB.encode() in title
+    ]
+    return cpu_seconds(ours)
 
 
 def run_wrk(
