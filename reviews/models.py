@@ -100,9 +100,13 @@ class Comment(models.Model):
 
     @property
     def who(self) -> str:
-        if self.author_id is None:
-            return self.guest_name
-        return self.author.get_username() if self.author else ""
+        username = self.author.get_username() if self.author_id and self.author else ""
+        return self.name_shown(self.author_id, self.guest_name, username)
+
+    @staticmethod
+    def name_shown(author_id: int | None, guest_name: str, username: str | None) -> str:
+        """A guest's given name, or the author's username (read elsewhere, e.g. as a value)."""
+        return guest_name if author_id is None else (username or "")
 
     @property
     def has_point(self) -> bool:

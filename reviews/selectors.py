@@ -168,7 +168,7 @@ def board_feed(board: Board) -> list[FeedItem]:
     return [
         FeedItem(
             pk=pk,
-            who=guest_name if author_id is None else (username or ""),
+            who=Comment.name_shown(author_id, guest_name, username),
             is_guest=author_id is None,
             panel=None if panel_id is None else FeedPanel(panel_id, position + 1),
             created=created,
